@@ -1,0 +1,25 @@
+//! # ecmo-stats
+//!
+//! The statistics engine of ecmo-cds. It knows nothing of ECMO: every function works on
+//! plain slices, a small column-typed [`design::Frame`] and row-major matrices. The numbers
+//! reproduce R (stats, MASS, pROC, survival, rms) and are tested against golden files
+//! produced by R 4.2.2 (see `docs/stats.md` for the method-by-method correspondence).
+//!
+//! Linear algebra is hand-written (Cholesky for the small p x p systems of IRLS and Cox
+//! Newton-Raphson); no BLAS/LAPACK or nalgebra dependency. Special functions come from
+//! `statrs`. All result types implement `serde::Serialize`. No function panics on user data:
+//! problems come back as [`StatsError`].
+
+// Numeric kernels index several arrays in lock-step; negated float comparisons are
+// deliberate (they treat NaN as failure).
+#![allow(clippy::needless_range_loop, clippy::neg_cmp_op_on_partial_ord)]
+
+pub mod describe;
+pub mod design;
+pub mod dist;
+pub mod error;
+pub mod htest;
+pub mod linalg;
+pub mod logistic;
+
+pub use error::{Result, StatsError};
