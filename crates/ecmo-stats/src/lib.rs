@@ -21,5 +21,6 @@ pub mod error;
 pub mod htest;
 pub mod linalg;
 pub mod logistic;
+pub mod stepwise;
 
 pub use error::{Result, StatsError};

@@ -1,0 +1,418 @@
+//! Variable selection for logistic models: stepwise by AIC reproducing `MASS::stepAIC`
+//! (backward, forward, both; whole terms, so a factor enters or leaves with all its
+//! dummies), backward elimination by p-value (term-level Wald or likelihood-ratio), and
+//! univariable screening.
+//!
+//! `stepAIC` rule, as in MASS 7.3: at each step every candidate (drop each current term
+//! not in the lower scope, and/or add each upper-scope term not in the model) is refitted;
+//! rows are ordered by AIC with `<none>` first (stable order, so ties keep the current
+//! model); if `<none>` is best the search stops; otherwise the best change is made, and
+//! the search stops without recording it if the new AIC is not below the old one by more
+//! than 1e-7. Candidate models are fitted exactly as `glm` does (default control).
+
+use crate::design::Design;
+use crate::dist::pchisq_upper;
+use crate::error::{Result, StatsError};
+use crate::logistic::{GlmControl, LogisticModel, LogisticOptions, fit_logistic, irls_logistic, wald_term_test};
+use serde::Serialize;
+
+/// Direction of the stepwise search.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// Start from the full model and drop terms.
+    Backward,
+    /// Start from the lower model and add terms.
+    Forward,
+    /// Drop or add at every step.
+    Both,
+}
+
+/// One candidate row of a drop1/add1 table.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Candidate {
+    /// `<none>`, or the term name.
+    pub term: String,
+    /// `none`, `drop` or `add`.
+    pub change: String,
+    /// Degrees of freedom of the term (None for `<none>`).
+    pub df: Option<f64>,
+    /// Residual deviance of the candidate model.
+    pub deviance: f64,
+    /// AIC (k = penalty per parameter) of the candidate model.
+    pub aic: f64,
+    /// Likelihood-ratio chi-square of the change (None for `<none>`).
+    pub lrt: Option<f64>,
+    /// Its p-value.
+    pub p: Option<f64>,
+}
+
+/// One step of the search: the current model, all candidates, and what was done.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepTable {
+    /// Terms of the current model (in formula order).
+    pub model_terms: Vec<String>,
+    /// AIC of the current model.
+    pub current_aic: f64,
+    /// Candidates (drop rows then add rows, `<none>` first).
+    pub candidates: Vec<Candidate>,
+    /// `- term`, `+ term` or `stop`.
+    pub action: String,
+}
+
+/// One row of stepAIC's `$anova` path.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PathRow {
+    /// `""` for the start, else `- term` / `+ term`.
+    pub step: String,
+    /// |change in residual df| (None for the start).
+    pub df: Option<f64>,
+    /// |change in deviance| (None for the start).
+    pub deviance: Option<f64>,
+    /// Residual df.
+    pub resid_df: f64,
+    /// Residual deviance.
+    pub resid_dev: f64,
+    /// AIC.
+    pub aic: f64,
+}
+
+/// Result of a stepwise search.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepResult {
+    /// Direction used.
+    pub direction: Direction,
+    /// Penalty per parameter (2 = AIC, log(n) = BIC).
+    pub k: f64,
+    /// Terms of the selected model, in formula order.
+    pub final_terms: Vec<String>,
+    /// AIC of the selected model.
+    pub final_aic: f64,
+    /// The selected model.
+    pub final_model: LogisticModel,
+    /// stepAIC's `$anova`.
+    pub path: Vec<PathRow>,
+    /// Every step's candidate table.
+    pub tables: Vec<StepTable>,
+}
+
+#[derive(Clone, Copy)]
+struct QuickFit {
+    deviance: f64,
+    n_coef: usize,
+}
+
+fn quick_fit(full: &Design, y: &[f64], terms: &[String]) -> Result<QuickFit> {
+    let t: Vec<&str> = terms.iter().map(|s| s.as_str()).collect();
+    let d = full.subset(&t)?;
+    let f = irls_logistic(&d.x, d.n, d.p, y, None, None, &GlmControl::default())?;
+    Ok(QuickFit { deviance: f.deviance, n_coef: d.p })
+}
+
+/// Fit many candidate models, on all available cores.
+fn fit_all(full: &Design, y: &[f64], models: &[Vec<String>]) -> Vec<Result<QuickFit>> {
+    let threads = std::thread::available_parallelism().map(|v| v.get()).unwrap_or(1);
+    let work = full.n * full.p * full.p * models.len();
+    if threads <= 1 || models.len() < 2 || work < 2_000_000 {
+        return models.iter().map(|m| quick_fit(full, y, m)).collect();
+    }
+    let chunk = models.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = models
+            .chunks(chunk)
+            .map(|c| s.spawn(move || c.iter().map(|m| quick_fit(full, y, m)).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| {
+                h.join().unwrap_or_else(|_| vec![Err(StatsError::NoConvergence("worker thread failed".into()))])
+            })
+            .collect()
+    })
+}
+
+fn term_df(full: &Design, term: &str) -> f64 {
+    full.terms.iter().find(|t| t.name == term).map(|t| t.columns.len() as f64).unwrap_or(0.0)
+}
+
+/// `MASS::stepAIC` for a logistic model.
+///
+/// * `full` — a design containing every term of the upper scope (build it once on the
+///   complete-case rows of all candidate columns);
+/// * `start` — terms of the starting model; `lower` — terms that must stay;
+///   `upper` — the scope (defaults to the terms of `full` when empty);
+/// * `k` — 2 for AIC.
+#[allow(clippy::too_many_arguments)]
+pub fn step_aic(
+    full: &Design,
+    y: &[f64],
+    start: &[&str],
+    lower: &[&str],
+    upper: &[&str],
+    direction: Direction,
+    k: f64,
+    final_opts: &LogisticOptions,
+) -> Result<StepResult> {
+    let upper: Vec<String> = if upper.is_empty() {
+        full.terms.iter().map(|t| t.name.clone()).collect()
+    } else {
+        upper.iter().map(|s| s.to_string()).collect()
+    };
+    let n = full.n as f64;
+    let mut current: Vec<String> = start.iter().map(|s| s.to_string()).collect();
+    let cur = quick_fit(full, y, &current)?;
+    let mut cur_dev = cur.deviance;
+    let mut cur_p = cur.n_coef;
+    let mut aic = cur_dev + k * cur_p as f64;
+    let mut path = vec![PathRow {
+        step: String::new(),
+        df: None,
+        deviance: None,
+        resid_df: n - cur_p as f64,
+        resid_dev: cur_dev,
+        aic,
+    }];
+    let mut tables = Vec::new();
+    let backward = matches!(direction, Direction::Backward | Direction::Both);
+    let forward = matches!(direction, Direction::Forward | Direction::Both);
+    for _ in 0..1000 {
+        let mut cands: Vec<(String, String, Vec<String>)> = Vec::new();
+        if backward {
+            for t in &current {
+                if lower.contains(&t.as_str()) {
+                    continue;
+                }
+                let m: Vec<String> = current.iter().filter(|x| *x != t).cloned().collect();
+                cands.push((t.clone(), "drop".into(), m));
+            }
+        }
+        if forward {
+            for t in &upper {
+                if current.contains(t) {
+                    continue;
+                }
+                let mut m = current.clone();
+                m.push(t.clone());
+                cands.push((t.clone(), "add".into(), m));
+            }
+        }
+        let models: Vec<Vec<String>> = cands.iter().map(|c| c.2.clone()).collect();
+        let fits = fit_all(full, y, &models);
+        let mut rows = vec![Candidate {
+            term: "<none>".into(),
+            change: "none".into(),
+            df: None,
+            deviance: cur_dev,
+            aic,
+            lrt: None,
+            p: None,
+        }];
+        for ((t, change, _), f) in cands.iter().zip(fits) {
+            let f = f?;
+            let df = term_df(full, t);
+            let lrt = if change == "drop" { f.deviance - cur_dev } else { cur_dev - f.deviance };
+            rows.push(Candidate {
+                term: t.clone(),
+                change: change.clone(),
+                df: Some(df),
+                deviance: f.deviance,
+                aic: f.deviance + k * f.n_coef as f64,
+                lrt: Some(lrt),
+                p: Some(pchisq_upper(lrt, df)),
+            });
+        }
+        // stable order by AIC, <none> first on ties
+        let mut best = 0;
+        for (i, r) in rows.iter().enumerate() {
+            if r.aic < rows[best].aic {
+                best = i;
+            }
+        }
+        let mut table = StepTable {
+            model_terms: current.clone(),
+            current_aic: aic,
+            candidates: rows.clone(),
+            action: "stop".into(),
+        };
+        if best == 0 || rows.len() == 1 {
+            tables.push(table);
+            break;
+        }
+        let chosen = rows[best].clone();
+        let new_terms = cands[best - 1].2.clone();
+        let f = quick_fit(full, y, &new_terms)?;
+        let new_aic = f.deviance + k * f.n_coef as f64;
+        let sign = if chosen.change == "drop" { "-" } else { "+" };
+        table.action = format!("{sign} {}", chosen.term);
+        tables.push(table);
+        if new_aic >= aic + 1e-7 {
+            break;
+        }
+        path.push(PathRow {
+            step: format!("{sign} {}", chosen.term),
+            df: Some((f.n_coef as f64 - cur_p as f64).abs()),
+            deviance: Some((f.deviance - cur_dev).abs()),
+            resid_df: n - f.n_coef as f64,
+            resid_dev: f.deviance,
+            aic: new_aic,
+        });
+        current = new_terms;
+        cur_dev = f.deviance;
+        cur_p = f.n_coef;
+        aic = new_aic;
+    }
+    let t: Vec<&str> = current.iter().map(|s| s.as_str()).collect();
+    let d = full.subset(&t)?;
+    let final_model = fit_logistic(&d, y, final_opts)?;
+    Ok(StepResult { direction, k, final_terms: current, final_aic: aic, final_model, path, tables })
+}
+
+/// How the p-value of a term is obtained in backward elimination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PCriterion {
+    /// Term-level Wald test (joint `b' V^-1 b` for factors).
+    Wald,
+    /// Likelihood-ratio test of dropping the term (`drop1(test = "Chisq")`).
+    Lrt,
+}
+
+/// One term's test in a p-value elimination step.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TermTest {
+    /// Term.
+    pub term: String,
+    /// Degrees of freedom.
+    pub df: f64,
+    /// Wald or LR chi-square.
+    pub statistic: f64,
+    /// p-value.
+    pub p: f64,
+}
+
+/// One elimination step.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PStep {
+    /// Current terms.
+    pub model_terms: Vec<String>,
+    /// Test of every removable term.
+    pub table: Vec<TermTest>,
+    /// `remove TERM (p = ...)` or `stop: all p < alpha`.
+    pub action: String,
+}
+
+/// Result of backward elimination by p-value.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PBackwardResult {
+    /// Criterion.
+    pub criterion: PCriterion,
+    /// Threshold: remove while the largest p >= alpha.
+    pub alpha: f64,
+    /// Terms removed, in order.
+    pub removal_order: Vec<String>,
+    /// Remaining terms.
+    pub final_terms: Vec<String>,
+    /// Final model.
+    pub final_model: LogisticModel,
+    /// Steps.
+    pub steps: Vec<PStep>,
+}
+
+/// Backward elimination: repeatedly refit and remove the term with the largest term-level
+/// p-value while that p >= `alpha`; `keep` terms are never removed.
+pub fn backward_pvalue(
+    full: &Design,
+    y: &[f64],
+    start: &[&str],
+    keep: &[&str],
+    alpha: f64,
+    criterion: PCriterion,
+    final_opts: &LogisticOptions,
+) -> Result<PBackwardResult> {
+    let mut current: Vec<String> = start.iter().map(|s| s.to_string()).collect();
+    let mut removal_order = Vec::new();
+    let mut steps = Vec::new();
+    let quick = LogisticOptions { profile_ci: false, ..final_opts.clone() };
+    loop {
+        let t: Vec<&str> = current.iter().map(|s| s.as_str()).collect();
+        let d = full.subset(&t)?;
+        let m = fit_logistic(&d, y, &quick)?;
+        let mut table = Vec::new();
+        let removable: Vec<String> = current.iter().filter(|t| !keep.contains(&t.as_str())).cloned().collect();
+        match criterion {
+            PCriterion::Wald => {
+                for t in &removable {
+                    let w = wald_term_test(&m, t)?;
+                    table.push(TermTest { term: t.clone(), df: w.df, statistic: w.statistic, p: w.p });
+                }
+            }
+            PCriterion::Lrt => {
+                let models: Vec<Vec<String>> =
+                    removable.iter().map(|t| current.iter().filter(|x| *x != t).cloned().collect()).collect();
+                let fits = fit_all(full, y, &models);
+                for (t, f) in removable.iter().zip(fits) {
+                    let f = f?;
+                    let df = term_df(full, t);
+                    let lrt = f.deviance - m.deviance;
+                    table.push(TermTest { term: t.clone(), df, statistic: lrt, p: pchisq_upper(lrt, df) });
+                }
+            }
+        }
+        let worst = table.iter().enumerate().fold(None::<usize>, |b, (i, r)| match b {
+            Some(j) if table[j].p >= r.p => Some(j),
+            _ => Some(i),
+        });
+        let Some(wi) = worst else {
+            steps.push(PStep { model_terms: current.clone(), table, action: "stop: no removable terms".into() });
+            break;
+        };
+        let w = table[wi].clone();
+        if w.p < alpha {
+            steps.push(PStep { model_terms: current.clone(), table, action: format!("stop: all p < {alpha}") });
+            break;
+        }
+        steps.push(PStep { model_terms: current.clone(), table, action: format!("remove {} (p = {})", w.term, w.p) });
+        removal_order.push(w.term.clone());
+        current.retain(|x| *x != w.term);
+        if current.is_empty() {
+            break;
+        }
+    }
+    let t: Vec<&str> = current.iter().map(|s| s.as_str()).collect();
+    let d = full.subset(&t)?;
+    let final_model = fit_logistic(&d, y, final_opts)?;
+    Ok(PBackwardResult { criterion, alpha, removal_order, final_terms: current, final_model, steps })
+}
+
+/// One univariable model.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScreenRow {
+    /// Term.
+    pub term: String,
+    /// The model `y ~ term` (coefficients, ORs, CIs).
+    pub model: LogisticModel,
+    /// Likelihood-ratio test against the null model.
+    pub lr_p: f64,
+    /// Whether `lr_p < threshold`.
+    pub selected: bool,
+}
+
+/// Univariable screening: fit `y ~ term` for every term; select those with LR p < threshold
+/// (the studies used 0.05-0.2).
+pub fn univariable_screen(
+    full: &Design,
+    y: &[f64],
+    terms: &[&str],
+    threshold: f64,
+    opts: &LogisticOptions,
+) -> Result<Vec<ScreenRow>> {
+    terms
+        .iter()
+        .map(|t| {
+            let d = full.subset(&[t])?;
+            let m = fit_logistic(&d, y, opts)?;
+            let lr_p = m.lr_test.p;
+            Ok(ScreenRow { term: t.to_string(), model: m, lr_p, selected: lr_p < threshold })
+        })
+        .collect()
+}
