@@ -21,6 +21,8 @@ pub mod error;
 pub mod htest;
 pub mod linalg;
 pub mod logistic;
+pub mod rng;
+pub mod roc;
 pub mod stepwise;
 
 pub use error::{Result, StatsError};

@@ -1,0 +1,93 @@
+//! A small, seeded, platform-independent random number generator (xoshiro256++ seeded
+//! through SplitMix64). Used for bootstrap resampling so that a seed gives the same result
+//! on every machine, any thread count and any version of external crates.
+
+/// xoshiro256++ generator.
+#[derive(Debug, Clone)]
+pub struct Rng {
+    s: [u64; 4],
+}
+
+fn splitmix(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+impl Rng {
+    /// New generator from a seed.
+    pub fn new(seed: u64) -> Rng {
+        let mut st = seed;
+        Rng { s: [splitmix(&mut st), splitmix(&mut st), splitmix(&mut st), splitmix(&mut st)] }
+    }
+    /// Independent stream `k` of a seed (used per bootstrap replicate, so results do not
+    /// depend on how replicates are spread over threads).
+    pub fn stream(seed: u64, k: u64) -> Rng {
+        let mut st = seed ^ 0x5851_F42D_4C95_7F2D;
+        let a = splitmix(&mut st);
+        Rng::new(a.wrapping_add(k.wrapping_mul(0x9E37_79B9_7F4A_7C15)))
+    }
+    /// Next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        let s = &mut self.s;
+        let result = (s[0].wrapping_add(s[3])).rotate_left(23).wrapping_add(s[0]);
+        let t = s[1] << 17;
+        s[2] ^= s[0];
+        s[3] ^= s[1];
+        s[1] ^= s[2];
+        s[0] ^= s[3];
+        s[2] ^= t;
+        s[3] = s[3].rotate_left(45);
+        result
+    }
+    /// Uniform integer in `0..n` (n > 0), unbiased (Lemire's method).
+    pub fn below(&mut self, n: usize) -> usize {
+        let n = n as u64;
+        if n == 0 {
+            return 0;
+        }
+        loop {
+            let x = self.next_u64();
+            let m = (x as u128) * (n as u128);
+            let l = m as u64;
+            if l >= n.wrapping_neg() % n {
+                return (m >> 64) as usize;
+            }
+        }
+    }
+    /// Uniform double in [0, 1).
+    pub fn uniform(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+    }
+}
+
+/// Run `f(replicate_index, rng)` for `b` replicates on all available cores; results come
+/// back in replicate order and do not depend on the number of threads.
+pub fn parallel_replicates<T: Send, F: Fn(usize, &mut Rng) -> T + Sync>(b: usize, seed: u64, f: F) -> Vec<T> {
+    let threads = std::thread::available_parallelism().map(|v| v.get()).unwrap_or(1).min(b.max(1));
+    if threads <= 1 || b < 4 {
+        return (0..b).map(|k| f(k, &mut Rng::stream(seed, k as u64))).collect();
+    }
+    let chunk = b.div_ceil(threads);
+    let f = &f;
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                s.spawn(move || {
+                    let lo = (t * chunk).min(b);
+                    let hi = ((t + 1) * chunk).min(b);
+                    (lo..hi).map(|k| f(k, &mut Rng::stream(seed, k as u64))).collect::<Vec<T>>()
+                })
+            })
+            .collect();
+        let mut out = Vec::with_capacity(b);
+        for h in handles {
+            if let Ok(v) = h.join() {
+                out.extend(v);
+            }
+        }
+        out
+    })
+}
