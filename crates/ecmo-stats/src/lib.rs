@@ -24,5 +24,6 @@ pub mod logistic;
 pub mod rng;
 pub mod roc;
 pub mod stepwise;
+pub mod survival;
 
 pub use error::{Result, StatsError};

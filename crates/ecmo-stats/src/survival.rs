@@ -1,0 +1,808 @@
+//! Survival analysis as R's `survival` 3.5 computes it: Kaplan-Meier (`survfit`) with
+//! Greenwood standard errors, log / log-log / plain CIs, median and quantiles with CIs,
+//! restricted mean; the G-rho family of k-sample tests (`survdiff`: log-rank rho = 0,
+//! Peto-Peto rho = 1); Cox proportional hazards (`coxph`) with Efron or Breslow ties by
+//! Newton-Raphson (convergence `|1 - ll_old/ll_new| <= 1e-9`), Wald / likelihood-ratio /
+//! score tests, Harrell's concordance (O(n log n), Fenwick tree) and the baseline
+//! cumulative hazard.
+
+use crate::dist::{p_two_sided_normal, pchisq_upper, qnorm};
+use crate::error::{Result, StatsError};
+use crate::linalg::{Matrix, chol_inverse, chol_solve, cholesky, quad_form_inv};
+use crate::logistic::TestStat;
+use serde::Serialize;
+
+/// Confidence-interval transformation for the survival curve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConfType {
+    /// exp(log S +/- z se) (survfit default).
+    Log,
+    /// S^exp(+/- z se / log S).
+    LogLog,
+    /// S +/- z S se.
+    Plain,
+}
+
+/// One row of the Kaplan-Meier table (one per distinct observed time).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KmRow {
+    /// Time.
+    pub time: f64,
+    /// Number at risk.
+    pub n_risk: f64,
+    /// Events at this time.
+    pub n_event: f64,
+    /// Censored at this time.
+    pub n_censor: f64,
+    /// Survival probability.
+    pub surv: f64,
+    /// SE of S (= surv * std_err_cumhaz; what `summary()` prints).
+    pub se: f64,
+    /// survfit's `$std.err`: Greenwood SE of the cumulative hazard -log S.
+    pub std_err_cumhaz: f64,
+    /// Lower CI limit (NaN where undefined).
+    pub lower: f64,
+    /// Upper CI limit.
+    pub upper: f64,
+    /// Nelson-Aalen cumulative hazard.
+    pub cumhaz: f64,
+    /// Its standard error.
+    pub std_chaz: f64,
+}
+
+/// A quantile of the survival distribution with its CI.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SurvQuantile {
+    /// Probability (0.5 = median).
+    pub prob: f64,
+    /// Time (None if not reached).
+    pub time: Option<f64>,
+    /// Lower CI limit.
+    pub ci_low: Option<f64>,
+    /// Upper CI limit.
+    pub ci_high: Option<f64>,
+}
+
+/// Kaplan-Meier estimate for one group.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KaplanMeier {
+    /// Group label.
+    pub name: String,
+    /// Observations.
+    pub n: usize,
+    /// Events.
+    pub events: usize,
+    /// Median survival (None if not reached).
+    pub median: Option<f64>,
+    /// Median CI lower.
+    pub median_ci_low: Option<f64>,
+    /// Median CI upper.
+    pub median_ci_high: Option<f64>,
+    /// Restricted mean survival up to `rmean_endtime`.
+    pub rmean: f64,
+    /// Its standard error.
+    pub se_rmean: f64,
+    /// Upper limit of the restricted mean.
+    pub rmean_endtime: f64,
+    /// CI type.
+    pub conf_type: ConfType,
+    /// Confidence level.
+    pub conf_level: f64,
+    /// One row per distinct time.
+    pub table: Vec<KmRow>,
+}
+
+fn validate(time: &[f64], event: &[bool]) -> Result<()> {
+    if time.len() != event.len() {
+        return Err(StatsError::DimensionMismatch("time and event lengths differ".into()));
+    }
+    if let Some(i) = time.iter().position(|t| !t.is_finite()) {
+        return Err(StatsError::InvalidInput(format!("time missing or not finite at row {}", i + 1)));
+    }
+    if time.is_empty() {
+        return Err(StatsError::NotEnoughData("no observations".into()));
+    }
+    Ok(())
+}
+
+/// Kaplan-Meier estimate (R `survfit(Surv(time, event) ~ 1, conf.type = ...)`).
+/// `rmean_endtime`: upper limit for the restricted mean (None = largest time of this group;
+/// R's printed table uses the largest time over all groups).
+pub fn kaplan_meier(
+    name: &str,
+    time: &[f64],
+    event: &[bool],
+    conf_type: ConfType,
+    conf_level: f64,
+    rmean_endtime: Option<f64>,
+) -> Result<KaplanMeier> {
+    validate(time, event)?;
+    let n = time.len();
+    let mut idx: Vec<usize> = (0..n).collect();
+    idx.sort_by(|&a, &b| time[a].total_cmp(&time[b]));
+    let z = qnorm(1.0 - (1.0 - conf_level) / 2.0);
+    let mut table = Vec::new();
+    let mut at_risk = n as f64;
+    let (mut surv, mut greenwood, mut cumhaz, mut varhaz) = (1.0f64, 0.0f64, 0.0f64, 0.0f64);
+    let mut i = 0;
+    let mut events = 0;
+    while i < n {
+        let t = time[idx[i]];
+        let mut j = i;
+        let (mut d, mut c) = (0.0, 0.0);
+        while j < n && time[idx[j]] == t {
+            if event[idx[j]] {
+                d += 1.0;
+            } else {
+                c += 1.0;
+            }
+            j += 1;
+        }
+        events += d as usize;
+        if d > 0.0 {
+            surv *= 1.0 - d / at_risk;
+            greenwood += if at_risk > d { d / (at_risk * (at_risk - d)) } else { f64::INFINITY };
+            cumhaz += d / at_risk;
+            varhaz += d / (at_risk * at_risk);
+        }
+        let se_h = greenwood.sqrt();
+        let (lower, upper) = ci_surv(surv, se_h, z, conf_type);
+        table.push(KmRow {
+            time: t,
+            n_risk: at_risk,
+            n_event: d,
+            n_censor: c,
+            surv,
+            se: surv * se_h,
+            std_err_cumhaz: se_h,
+            lower,
+            upper,
+            cumhaz,
+            std_chaz: varhaz.sqrt(),
+        });
+        at_risk -= d + c;
+        i = j;
+    }
+    let endtime = rmean_endtime.unwrap_or_else(|| table.last().map(|r| r.time).unwrap_or(0.0));
+    let (rmean, se_rmean) = restricted_mean(&table, endtime);
+    let q = km_quantile(&table, 0.5, z, conf_type);
+    Ok(KaplanMeier {
+        name: name.to_string(),
+        n,
+        events,
+        median: q.time,
+        median_ci_low: q.ci_low,
+        median_ci_high: q.ci_high,
+        rmean,
+        se_rmean,
+        rmean_endtime: endtime,
+        conf_type,
+        conf_level,
+        table,
+    })
+}
+
+fn ci_surv(s: f64, se: f64, z: f64, ct: ConfType) -> (f64, f64) {
+    match ct {
+        ConfType::Log => {
+            if s == 0.0 || !se.is_finite() {
+                return (f64::NAN, f64::NAN);
+            }
+            ((s.ln() - z * se).exp(), (s.ln() + z * se).exp().min(1.0))
+        }
+        ConfType::LogLog => {
+            if s == 0.0 || s == 1.0 || !se.is_finite() {
+                return (f64::NAN, f64::NAN);
+            }
+            let a = (-s.ln()).ln();
+            let b = z * se / s.ln();
+            let t1 = (-(a + b).exp()).exp();
+            let t2 = (-(a - b).exp()).exp();
+            (t1.min(t2), t1.max(t2))
+        }
+        ConfType::Plain => {
+            if !se.is_finite() {
+                return (f64::NAN, f64::NAN);
+            }
+            ((s - z * s * se).max(0.0), (s + z * s * se).min(1.0))
+        }
+    }
+}
+
+/// Restricted mean (area under S from 0 to `end`) and its SE (survival's formula:
+/// `sqrt(sum_i A_i^2 d_i / (n_i (n_i - d_i)))`, A_i = area from event time i to `end`).
+fn restricted_mean(table: &[KmRow], end: f64) -> (f64, f64) {
+    // piecewise constant S: intervals [t_k, t_{k+1})
+    let mut area = 0.0;
+    let mut prev_t = 0.0f64.min(table.first().map(|r| r.time).unwrap_or(0.0));
+    let mut prev_s = 1.0;
+    let mut pieces = Vec::with_capacity(table.len());
+    for r in table {
+        if r.time > end {
+            break;
+        }
+        area += prev_s * (r.time - prev_t);
+        pieces.push((r.time, r.surv));
+        prev_t = r.time;
+        prev_s = r.surv;
+    }
+    area += prev_s * (end - prev_t).max(0.0);
+    // A_i: area from t_i to end
+    let mut var = 0.0;
+    let mut tail = 0.0;
+    let mut next_t = end;
+    for r in table.iter().rev() {
+        if r.time > end {
+            continue;
+        }
+        tail += r.surv * (next_t - r.time);
+        next_t = r.time;
+        if r.n_event > 0.0 && r.n_risk > r.n_event {
+            var += tail * tail * r.n_event / (r.n_risk * (r.n_risk - r.n_event));
+        }
+    }
+    (area, var.sqrt())
+}
+
+fn first_below(table: &[KmRow], y: impl Fn(&KmRow) -> f64, p: f64) -> Option<f64> {
+    let tol = f64::EPSILON.sqrt();
+    let i = table.iter().position(|r| y(r) <= p + tol)?;
+    if (y(&table[i]) - p).abs() < tol {
+        // exactly p on an interval: midpoint to the next time the curve drops below
+        match table.iter().skip(i).position(|r| y(r) < p - tol) {
+            Some(k) => Some((table[i].time + table[i + k].time) / 2.0),
+            None => Some(table[i].time),
+        }
+    } else {
+        Some(table[i].time)
+    }
+}
+
+fn km_quantile(table: &[KmRow], prob: f64, _z: f64, _ct: ConfType) -> SurvQuantile {
+    let p = 1.0 - prob;
+    let ev: Vec<KmRow> = table.iter().filter(|r| r.n_event > 0.0).cloned().collect();
+    SurvQuantile {
+        prob,
+        time: first_below(&ev, |r| r.surv, p),
+        ci_low: first_below(&ev, |r| if r.lower.is_nan() { 0.0 } else { r.lower }, p),
+        ci_high: first_below(&ev, |r| if r.upper.is_nan() { 0.0 } else { r.upper }, p),
+    }
+}
+
+/// Survival quantile (e.g. 0.25, 0.5, 0.75) with CI from the pointwise CI curves.
+pub fn survival_quantile(km: &KaplanMeier, prob: f64) -> SurvQuantile {
+    km_quantile(&km.table, prob, 0.0, km.conf_type)
+}
+
+/// Result of the k-sample G-rho test.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LogRank {
+    /// rho (0 = log-rank, 1 = Peto-Peto).
+    pub rho: f64,
+    /// Group labels.
+    pub groups: Vec<String>,
+    /// Group sizes.
+    pub n: Vec<usize>,
+    /// (Weighted) observed events.
+    pub observed: Vec<f64>,
+    /// (Weighted) expected events.
+    pub expected: Vec<f64>,
+    /// Variance matrix of O - E.
+    pub variance: Matrix,
+    /// Chi-square statistic.
+    pub chisq: f64,
+    /// Degrees of freedom (groups with expected > 0, minus 1).
+    pub df: f64,
+    /// p-value.
+    pub p: f64,
+}
+
+/// k-sample test of survival curves (R `survdiff(..., rho)`); `group` gives 0-based group
+/// indices into `names`.
+pub fn logrank_test(time: &[f64], event: &[bool], group: &[usize], names: &[String], rho: f64) -> Result<LogRank> {
+    validate(time, event)?;
+    let k = names.len();
+    if group.len() != time.len() || group.iter().any(|&g| g >= k) {
+        return Err(StatsError::DimensionMismatch("group indices do not match the names".into()));
+    }
+    if k < 2 {
+        return Err(StatsError::NotEnoughData("log-rank test needs at least two groups".into()));
+    }
+    let n = time.len();
+    let mut idx: Vec<usize> = (0..n).collect();
+    idx.sort_by(|&a, &b| time[a].total_cmp(&time[b]));
+    let mut risk = vec![0.0f64; k];
+    for &g in group {
+        risk[g] += 1.0;
+    }
+    let sizes: Vec<usize> = (0..k).map(|g| group.iter().filter(|&&x| x == g).count()).collect();
+    let mut obs = vec![0.0; k];
+    let mut exp = vec![0.0; k];
+    let mut var = vec![0.0; k * k];
+    let mut km = 1.0f64; // pooled KM just before t
+    let mut i = 0;
+    let mut dg = vec![0.0; k];
+    let mut leave = vec![0.0; k];
+    while i < n {
+        let t = time[idx[i]];
+        let mut j = i;
+        dg.iter_mut().for_each(|v| *v = 0.0);
+        leave.iter_mut().for_each(|v| *v = 0.0);
+        while j < n && time[idx[j]] == t {
+            let g = group[idx[j]];
+            if event[idx[j]] {
+                dg[g] += 1.0;
+            }
+            leave[g] += 1.0;
+            j += 1;
+        }
+        let d: f64 = dg.iter().sum();
+        let nr: f64 = risk.iter().sum();
+        if d > 0.0 {
+            let w = km.powf(rho);
+            for g in 0..k {
+                obs[g] += w * dg[g];
+                exp[g] += w * d * risk[g] / nr;
+            }
+            if nr > 1.0 {
+                let f = w * w * d * (nr - d) / (nr - 1.0);
+                for g in 0..k {
+                    for h in 0..k {
+                        let delta = if g == h { 1.0 } else { 0.0 };
+                        var[g * k + h] += f * (risk[g] / nr) * (delta - risk[h] / nr);
+                    }
+                }
+            }
+            km *= 1.0 - d / nr;
+        }
+        for g in 0..k {
+            risk[g] -= leave[g];
+        }
+        i = j;
+    }
+    // chi-square on the groups with expected > 0, dropping the last of them
+    let used: Vec<usize> = (0..k).filter(|&g| exp[g] > 0.0).collect();
+    let df = used.len().saturating_sub(1);
+    let chisq = if df == 0 {
+        0.0
+    } else {
+        let sel = &used[..df];
+        let v = Matrix { nrow: k, ncol: k, data: var.clone() }.select(sel);
+        let diff: Vec<f64> = sel.iter().map(|&g| obs[g] - exp[g]).collect();
+        quad_form_inv(&v.data, df, &diff)?
+    };
+    Ok(LogRank {
+        rho,
+        groups: names.to_vec(),
+        n: sizes,
+        observed: obs,
+        expected: exp,
+        variance: Matrix { nrow: k, ncol: k, data: var },
+        chisq,
+        df: df as f64,
+        p: if df > 0 { pchisq_upper(chisq, df as f64) } else { f64::NAN },
+    })
+}
+
+/// Handling of tied event times in the Cox model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Ties {
+    /// Efron approximation (coxph default).
+    Efron,
+    /// Breslow approximation.
+    Breslow,
+}
+
+/// One Cox coefficient.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CoxCoefficient {
+    /// Term / column name.
+    pub term: String,
+    /// log hazard ratio.
+    pub coef: f64,
+    /// exp(coef).
+    pub hazard_ratio: f64,
+    /// Standard error.
+    pub se: f64,
+    /// Wald z.
+    pub z: f64,
+    /// p-value.
+    pub p: f64,
+    /// HR CI lower.
+    pub ci_low: f64,
+    /// HR CI upper.
+    pub ci_high: f64,
+}
+
+/// Harrell's concordance as survival 3 counts it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Concordance {
+    /// C = (concordant + tied_x/2) / (concordant + discordant + tied_x).
+    pub c_index: f64,
+    /// Concordant pairs.
+    pub concordant: f64,
+    /// Discordant pairs.
+    pub discordant: f64,
+    /// Pairs tied on the risk score only.
+    pub tied_x: f64,
+    /// Pairs of events tied on time only.
+    pub tied_y: f64,
+    /// Pairs tied on both.
+    pub tied_xy: f64,
+}
+
+/// A fitted Cox model.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CoxModel {
+    /// Ties method.
+    pub ties: Ties,
+    /// Observations.
+    pub n: usize,
+    /// Events.
+    pub events: usize,
+    /// Newton-Raphson iterations.
+    pub iterations: usize,
+    /// Converged?
+    pub converged: bool,
+    /// Coefficients.
+    pub coefficients: Vec<CoxCoefficient>,
+    /// Covariance matrix.
+    pub vcov: Matrix,
+    /// Log partial likelihood at beta = 0.
+    pub loglik_null: f64,
+    /// Log partial likelihood at the estimate.
+    pub loglik: f64,
+    /// Likelihood-ratio test.
+    pub lr_test: TestStat,
+    /// Wald test.
+    pub wald_test: TestStat,
+    /// Score (log-rank) test.
+    pub score_test: TestStat,
+    /// Concordance of the linear predictor.
+    pub concordance: Concordance,
+    /// Column means.
+    pub means: Vec<f64>,
+    /// Baseline cumulative hazard at x = 0 (uncentred): (time, cumhaz) at every distinct time.
+    pub baseline_cumhaz: Vec<(f64, f64)>,
+}
+
+struct CoxData<'a> {
+    x: &'a [f64],
+    p: usize,
+    order: Vec<usize>, // by time descending
+    time: &'a [f64],
+    event: &'a [bool],
+}
+
+/// log partial likelihood, score and information at beta.
+fn cox_eval(d: &CoxData, beta: &[f64], ties: Ties, u: &mut [f64], imat: &mut [f64]) -> f64 {
+    let p = d.p;
+    u.iter_mut().for_each(|v| *v = 0.0);
+    imat.iter_mut().for_each(|v| *v = 0.0);
+    let mut s0 = 0.0;
+    let mut s1 = vec![0.0; p];
+    let mut s2 = vec![0.0; p * p];
+    let mut d1 = vec![0.0; p];
+    let mut d2 = vec![0.0; p * p];
+    let mut a = vec![0.0; p];
+    let mut ll = 0.0;
+    let n = d.order.len();
+    let mut i = 0;
+    while i < n {
+        let t = d.time[d.order[i]];
+        let mut j = i;
+        let mut dsum0 = 0.0;
+        let mut ndead = 0usize;
+        d1.iter_mut().for_each(|v| *v = 0.0);
+        d2.iter_mut().for_each(|v| *v = 0.0);
+        while j < n && d.time[d.order[j]] == t {
+            let r = d.order[j];
+            let xr = &d.x[r * p..(r + 1) * p];
+            let eta: f64 = xr.iter().zip(beta).map(|(a, b)| a * b).sum();
+            let risk = eta.exp();
+            s0 += risk;
+            for k in 0..p {
+                s1[k] += risk * xr[k];
+                for l in k..p {
+                    s2[k * p + l] += risk * xr[k] * xr[l];
+                }
+            }
+            if d.event[r] {
+                ndead += 1;
+                dsum0 += risk;
+                ll += eta;
+                for k in 0..p {
+                    u[k] += xr[k];
+                    d1[k] += risk * xr[k];
+                    for l in k..p {
+                        d2[k * p + l] += risk * xr[k] * xr[l];
+                    }
+                }
+            }
+            j += 1;
+        }
+        if ndead > 0 {
+            let dd = ndead as f64;
+            for m in 0..ndead {
+                let f = match ties {
+                    Ties::Efron => m as f64 / dd,
+                    Ties::Breslow => 0.0,
+                };
+                let den = s0 - f * dsum0;
+                ll -= den.ln();
+                for k in 0..p {
+                    a[k] = (s1[k] - f * d1[k]) / den;
+                    u[k] -= a[k];
+                }
+                for k in 0..p {
+                    for l in k..p {
+                        imat[k * p + l] += (s2[k * p + l] - f * d2[k * p + l]) / den - a[k] * a[l];
+                    }
+                }
+            }
+        }
+        i = j;
+    }
+    for k in 0..p {
+        for l in 0..k {
+            imat[k * p + l] = imat[l * p + k];
+        }
+    }
+    ll
+}
+
+/// Fit a Cox proportional-hazards model. `x` is n x p row-major (no intercept),
+/// `names` the p column names.
+pub fn cox_ph(
+    time: &[f64],
+    event: &[bool],
+    x: &[f64],
+    names: &[String],
+    ties: Ties,
+    conf_level: f64,
+) -> Result<CoxModel> {
+    validate(time, event)?;
+    let n = time.len();
+    let p = names.len();
+    if x.len() != n * p {
+        return Err(StatsError::DimensionMismatch("x must be n x p".into()));
+    }
+    if p == 0 {
+        return Err(StatsError::InvalidInput("Cox model needs at least one covariate".into()));
+    }
+    if let Some(i) = x.iter().position(|v| !v.is_finite()) {
+        return Err(StatsError::InvalidInput(format!("missing covariate at row {}", i / p + 1)));
+    }
+    let events = event.iter().filter(|e| **e).count();
+    if events == 0 {
+        return Err(StatsError::NotEnoughData("no events".into()));
+    }
+    let means: Vec<f64> = (0..p).map(|k| (0..n).map(|i| x[i * p + k]).sum::<f64>() / n as f64).collect();
+    // centre (as coxph does) for numerical stability
+    let xc: Vec<f64> = (0..n * p).map(|ix| x[ix] - means[ix % p]).collect();
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| time[b].total_cmp(&time[a]));
+    let data = CoxData { x: &xc, p, order, time, event };
+    let mut u = vec![0.0; p];
+    let mut imat = vec![0.0; p * p];
+    let mut beta = vec![0.0; p];
+    let ll0 = cox_eval(&data, &beta, ties, &mut u, &mut imat);
+    // score test at beta = 0
+    let score = quad_form_inv(&imat, p, &u).unwrap_or(f64::NAN);
+    let mut ll = ll0;
+    let mut converged = false;
+    let mut iterations = 0;
+    let mut l = imat.clone();
+    cholesky(&mut l, p, 1e-12).map_err(|e| StatsError::Singular(format!("Cox information matrix: {e}")))?;
+    let mut step = u.clone();
+    chol_solve(&l, p, &mut step);
+    let mut newbeta: Vec<f64> = beta.iter().zip(&step).map(|(b, s)| b + s).collect();
+    let mut halving = 0;
+    let maxiter = 20;
+    for it in 1..=maxiter {
+        iterations = it;
+        let newlk = cox_eval(&data, &newbeta, ties, &mut u, &mut imat);
+        if (1.0 - ll / newlk).abs() <= 1e-9 && halving == 0 {
+            ll = newlk;
+            beta = newbeta.clone();
+            converged = true;
+            break;
+        }
+        if it == maxiter {
+            break;
+        }
+        if newlk < ll || !newlk.is_finite() {
+            halving += 1;
+            for k in 0..p {
+                newbeta[k] = (newbeta[k] + beta[k]) / 2.0;
+            }
+            continue;
+        }
+        halving = 0;
+        ll = newlk;
+        beta = newbeta.clone();
+        l = imat.clone();
+        cholesky(&mut l, p, 1e-12).map_err(|e| StatsError::Singular(format!("Cox information matrix: {e}")))?;
+        let mut st = u.clone();
+        chol_solve(&l, p, &mut st);
+        newbeta = beta.iter().zip(&st).map(|(b, s)| b + s).collect();
+    }
+    if !converged {
+        ll = cox_eval(&data, &beta, ties, &mut u, &mut imat);
+    }
+    let mut l = imat.clone();
+    cholesky(&mut l, p, 1e-12).map_err(|e| StatsError::Singular(format!("Cox information matrix: {e}")))?;
+    let vcov = chol_inverse(&l, p);
+    let zc = qnorm(1.0 - (1.0 - conf_level) / 2.0);
+    let coefficients: Vec<CoxCoefficient> = (0..p)
+        .map(|k| {
+            let b = beta[k];
+            let se = vcov[k * p + k].sqrt();
+            let z = b / se;
+            CoxCoefficient {
+                term: names[k].clone(),
+                coef: b,
+                hazard_ratio: b.exp(),
+                se,
+                z,
+                p: p_two_sided_normal(z),
+                ci_low: (b - zc * se).exp(),
+                ci_high: (b + zc * se).exp(),
+            }
+        })
+        .collect();
+    // Wald = b' V^{-1} b = b' I b
+    let wald: f64 = (0..p).map(|k| (0..p).map(|l| beta[k] * imat[k * p + l] * beta[l]).sum::<f64>()).sum();
+    let lp: Vec<f64> = (0..n).map(|i| (0..p).map(|k| xc[i * p + k] * beta[k]).sum()).collect();
+    let concordance = concordance(time, event, &lp);
+    // baseline cumulative hazard at x = 0 (uncentred risk scores)
+    let off: f64 = means.iter().zip(&beta).map(|(m, b)| m * b).sum();
+    let risk: Vec<f64> = lp.iter().map(|v| (v + off).exp()).collect();
+    let mut asc: Vec<usize> = (0..n).collect();
+    asc.sort_by(|&a, &b| time[a].total_cmp(&time[b]));
+    let mut s0: f64 = risk.iter().sum();
+    let mut cum = 0.0;
+    let mut base = Vec::new();
+    let mut i = 0;
+    while i < n {
+        let t = time[asc[i]];
+        let mut j = i;
+        let (mut d, mut dr, mut leave) = (0.0, 0.0, 0.0);
+        while j < n && time[asc[j]] == t {
+            let r = asc[j];
+            if event[r] {
+                d += 1.0;
+                dr += risk[r];
+            }
+            leave += risk[r];
+            j += 1;
+        }
+        if d > 0.0 {
+            match ties {
+                Ties::Breslow => cum += d / s0,
+                Ties::Efron => {
+                    for m in 0..(d as usize) {
+                        cum += 1.0 / (s0 - m as f64 / d * dr);
+                    }
+                }
+            }
+        }
+        base.push((t, cum));
+        s0 -= leave;
+        i = j;
+    }
+    let pf = p as f64;
+    Ok(CoxModel {
+        ties,
+        n,
+        events,
+        iterations,
+        converged,
+        coefficients,
+        vcov: Matrix { nrow: p, ncol: p, data: vcov },
+        loglik_null: ll0,
+        loglik: ll,
+        lr_test: TestStat::chisq(2.0 * (ll - ll0), pf),
+        wald_test: TestStat::chisq(wald, pf),
+        score_test: TestStat::chisq(score, pf),
+        concordance,
+        means,
+        baseline_cumhaz: base,
+    })
+}
+
+/// Fenwick tree of counts.
+struct Fenwick {
+    t: Vec<f64>,
+}
+
+impl Fenwick {
+    fn new(n: usize) -> Self {
+        Fenwick { t: vec![0.0; n + 1] }
+    }
+    fn add(&mut self, i: usize, v: f64) {
+        let mut i = i + 1;
+        while i < self.t.len() {
+            self.t[i] += v;
+            i += i & i.wrapping_neg();
+        }
+    }
+    /// sum of entries 0..i (exclusive)
+    fn prefix(&self, i: usize) -> f64 {
+        let mut s = 0.0;
+        let mut i = i;
+        while i > 0 {
+            s += self.t[i];
+            i -= i & i.wrapping_neg();
+        }
+        s
+    }
+}
+
+/// Harrell's C of a risk score (higher score = earlier event), O(n log n). A pair is
+/// comparable when the shorter time is an event; an observation censored at the same time
+/// as an event counts as surviving longer; two events at the same time are `tied_y`.
+pub fn concordance(time: &[f64], event: &[bool], score: &[f64]) -> Concordance {
+    let n = time.len();
+    let mut vals: Vec<f64> = score.to_vec();
+    vals.sort_by(f64::total_cmp);
+    vals.dedup();
+    let rank = |v: f64| vals.partition_point(|x| *x < v);
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| time[b].total_cmp(&time[a]));
+    let mut tree = Fenwick::new(vals.len());
+    let (mut conc, mut disc, mut tx, mut ty, mut txy) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    let mut i = 0;
+    while i < n {
+        let t = time[order[i]];
+        let mut j = i;
+        while j < n && time[order[j]] == t {
+            j += 1;
+        }
+        let group = &order[i..j];
+        // censored at t count as longer than events at t: add them to the tree first
+        for &r in group {
+            if !event[r] {
+                tree.add(rank(score[r]), 1.0);
+            }
+        }
+        let total = tree.prefix(vals.len());
+        for &r in group {
+            if event[r] {
+                let k = rank(score[r]);
+                let below = tree.prefix(k);
+                let eq = tree.prefix(k + 1) - below;
+                conc += below;
+                tx += eq;
+                disc += total - below - eq;
+            }
+        }
+        // event-event pairs at the same time
+        let ev: Vec<usize> = group.iter().copied().filter(|&r| event[r]).collect();
+        for a in 0..ev.len() {
+            for b in (a + 1)..ev.len() {
+                if score[ev[a]] == score[ev[b]] {
+                    txy += 1.0;
+                } else {
+                    ty += 1.0;
+                }
+            }
+        }
+        for &r in group {
+            if event[r] {
+                tree.add(rank(score[r]), 1.0);
+            }
+        }
+        i = j;
+    }
+    Concordance {
+        c_index: (conc + tx / 2.0) / (conc + disc + tx),
+        concordant: conc,
+        discordant: disc,
+        tied_x: tx,
+        tied_y: ty,
+        tied_xy: txy,
+    }
+}
