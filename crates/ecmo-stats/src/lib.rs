@@ -14,6 +14,7 @@
 // deliberate (they treat NaN as failure).
 #![allow(clippy::needless_range_loop, clippy::neg_cmp_op_on_partial_ord)]
 
+pub mod calibration;
 pub mod describe;
 pub mod design;
 pub mod dist;

@@ -1,4 +1,5 @@
 //! Survival against survival_lung.json (survival 3.5-3).
+#![allow(clippy::needless_range_loop)]
 mod common;
 use common::*;
 use ecmo_stats::survival::{ConfType, KaplanMeier, Ties, cox_ph, kaplan_meier, logrank_test, survival_quantile};
