@@ -26,5 +26,7 @@ pub mod rng;
 pub mod roc;
 pub mod stepwise;
 pub mod survival;
+pub mod table1;
+pub mod validate;
 
 pub use error::{Result, StatsError};
