@@ -779,17 +779,23 @@ pub fn concordance(time: &[f64], event: &[bool], score: &[f64]) -> Concordance {
                 disc += total - below - eq;
             }
         }
-        // event-event pairs at the same time
-        let ev: Vec<usize> = group.iter().copied().filter(|&r| event[r]).collect();
-        for a in 0..ev.len() {
-            for b in (a + 1)..ev.len() {
-                if score[ev[a]] == score[ev[b]] {
-                    txy += 1.0;
-                } else {
-                    ty += 1.0;
-                }
+        // event-event pairs at the same time (O(d log d) per tie group)
+        let mut ev: Vec<f64> = group.iter().copied().filter(|&r| event[r]).map(|r| score[r]).collect();
+        let d = ev.len() as f64;
+        ev.sort_by(f64::total_cmp);
+        let mut same = 0.0;
+        let mut a = 0;
+        while a < ev.len() {
+            let mut b = a + 1;
+            while b < ev.len() && ev[b] == ev[a] {
+                b += 1;
             }
+            let m = (b - a) as f64;
+            same += m * (m - 1.0) / 2.0;
+            a = b;
         }
+        txy += same;
+        ty += d * (d - 1.0) / 2.0 - same;
         for &r in group {
             if event[r] {
                 tree.add(rank(score[r]), 1.0);
