@@ -1,0 +1,88 @@
+//! `ecmo`: decision support and outcomes research for VA-ECMO and E-CPR.
+//!
+//! This binary parses arguments and prints; the work is done by the library
+//! crates. Exit codes: 0 success, 2 usage error, 3 invalid input, 1 anything else.
+
+mod demo;
+mod import;
+mod output;
+mod runs;
+mod synth;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Exit code for input that was read but is not valid (bad rows, conflicts).
+pub const EXIT_INVALID_INPUT: u8 = 3;
+
+/// An error caused by the user's data, reported with exit code 3.
+#[derive(Debug)]
+pub struct InvalidInput(pub String);
+
+impl std::fmt::Display for InvalidInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for InvalidInput {}
+
+#[derive(Parser)]
+#[command(
+    name = "ecmo",
+    version,
+    about = "Decision support and outcomes research for VA-ECMO and E-CPR",
+    long_about = "Decision support and outcomes research for patients on veno-arterial ECMO and after E-CPR.\n\n\
+        Start with `ecmo demo`: it builds a synthetic registry in ./ecmo.db and tells you what to run next.",
+    after_help = "Exit codes: 0 success, 1 unexpected failure, 2 usage error, 3 invalid input data."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a demonstration registry of synthetic patients in ./ecmo.db.
+    Demo(demo::Args),
+    /// Write a synthetic registry as CSV files (clearly labelled synthetic).
+    Synth(synth::Args),
+    /// Load a registry from CSV files into the database, checking every value.
+    Import(import::Args),
+    /// List the ECMO runs in the registry with their key facts.
+    Runs(runs::Args),
+}
+
+/// `--db` shared by every command that reads or writes the registry.
+#[derive(clap::Args, Debug, Clone)]
+pub struct DbArg {
+    /// Registry database file (SQLite); created if missing.
+    #[arg(long, env = "ECMO_DB", default_value = "ecmo.db", value_name = "PATH")]
+    pub db: PathBuf,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Demo(a) => demo::run(a),
+        Command::Synth(a) => synth::run(a),
+        Command::Import(a) => import::run(a),
+        Command::Runs(a) => runs::run(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if let Some(invalid) = e.downcast_ref::<InvalidInput>() {
+                eprintln!("error: {invalid}");
+                ExitCode::from(EXIT_INVALID_INPUT)
+            } else {
+                eprintln!("error: {e}");
+                for cause in e.chain().skip(1) {
+                    eprintln!("  because: {cause}");
+                }
+                ExitCode::FAILURE
+            }
+        }
+    }
+}
