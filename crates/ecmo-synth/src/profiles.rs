@@ -519,8 +519,7 @@ fn bili_step(si: bool) -> f64 {
 
 /// One arterial blood gas: lactate, pH, bicarbonate, PaO2/FiO2 (when `pf` > 0), PaCO2.
 fn blood_gas(b: &mut Builder, rng: &mut ChaCha8Rng, h: f64, lactate: f64, unit: Unit, pf: f64) {
-    let lactate_value = if unit == Unit::MgPerDl { lactate * 9.008 } else { lactate };
-    b.obs(Q::Lactate, h, lactate_value, unit, if unit == Unit::MgPerDl { 1.0 } else { 0.1 });
+    b.obs(Q::Lactate, h, lactate, unit, if unit == Unit::MgPerDl { 1.0 } else { 0.1 });
     let ph = (7.40 - 0.022 * (lactate - 1.0) + normal(rng, 0.0, 0.03)).clamp(6.85, 7.6);
     b.obs(Q::Ph, h, ph, Unit::Dimensionless, 0.01);
     let hco3 = (24.0 - 1.1 * (lactate - 1.0) + normal(rng, 0.0, 1.5)).clamp(5.0, 34.0);

@@ -59,14 +59,15 @@ impl Builder {
         self.rec.run.flow_start.plus_hours(hours)
     }
 
-    /// Chart a point value (clamped into the hard range first, so that a tail
-    /// draw never produces a value the importer would refuse).
-    pub fn obs(&mut self, q: Quantity, hours: f64, value: f64, unit: Unit, step: f64) {
+    /// Chart a point value given in the canonical unit, as this centre charts
+    /// it in `unit` rounded to `step` (clamped into the usual range first, so
+    /// that a tail draw never produces a value the importer would question).
+    pub fn obs(&mut self, q: Quantity, hours: f64, canonical: f64, unit: Unit, step: f64) {
         let concept = q.concept();
         let conv = concept.accepted.iter().find(|(u, _)| *u == unit).map(|(_, c)| *c);
         let Some(conv) = conv else { return };
         let (lo, hi) = concept.soft;
-        let entered = round_to(conv.invert(conv.apply(value).clamp(lo, hi)), step);
+        let entered = round_to(conv.invert(canonical.clamp(lo, hi)), step);
         if let Ok(c) = q.to_canonical(entered, Some(unit)) {
             let time = self.t(hours);
             self.rec.observations.push(Observation {
