@@ -29,7 +29,10 @@ fn write(dir: &Path, files: &[(&str, &str)]) {
 
 fn registry(extra: &[(&str, &str)]) -> tempfile::TempDir {
     let d = tempfile::tempdir().unwrap();
-    write(d.path(), &[("patients.csv", PATIENTS), ("runs.csv", RUNS), ("observations.csv", OBS), ("infusions.csv", INF)]);
+    write(
+        d.path(),
+        &[("patients.csv", PATIENTS), ("runs.csv", RUNS), ("observations.csv", OBS), ("infusions.csv", INF)],
+    );
     write(d.path(), extra);
     d
 }
@@ -61,11 +64,15 @@ fn a_valid_registry_imports_with_units_converted() {
 
 #[test]
 fn wrong_unit_is_refused_with_its_place() {
-    let d = registry(&[("observations.csv", "run_id,time,quantity,value,unit\nR1,2020-01-01 10:00,lactate,8.2,mmHg\n")]);
+    let d =
+        registry(&[("observations.csv", "run_id,time,quantity,value,unit\nR1,2020-01-01 10:00,lactate,8.2,mmHg\n")]);
     let mut s = SqliteStore::in_memory().unwrap();
     let out = import_dir(&mut s, d.path(), false).unwrap();
     let e = only_error(&out.invalid);
-    assert_eq!((e.file.as_str(), e.line, e.column.as_deref(), e.value.as_deref()), ("observations.csv", 2, Some("unit"), Some("mmHg")));
+    assert_eq!(
+        (e.file.as_str(), e.line, e.column.as_deref(), e.value.as_deref()),
+        ("observations.csv", 2, Some("unit"), Some("mmHg"))
+    );
     assert!(e.reason.contains("does not fit lactate"), "{}", e.reason);
     assert!(!out.committed);
     assert_eq!(s.counts().unwrap().total(), 0, "nothing may be written");
@@ -103,7 +110,8 @@ fn dose_unit_errors_are_caught() {
 
 #[test]
 fn missing_and_unknown_columns_are_named() {
-    let d = registry(&[("observations.csv", "run_id,time,quantity,valeu,unit\nR1,2020-01-01 10:00,lactate,8.2,mmol/L\n")]);
+    let d =
+        registry(&[("observations.csv", "run_id,time,quantity,valeu,unit\nR1,2020-01-01 10:00,lactate,8.2,mmol/L\n")]);
     let mut s = SqliteStore::in_memory().unwrap();
     let out = import_dir(&mut s, d.path(), false).unwrap();
     let cols: Vec<_> = out.invalid.iter().map(|e| (e.column.clone().unwrap_or_default(), e.reason.clone())).collect();
@@ -120,7 +128,11 @@ fn malformed_csv_is_reported() {
     )]);
     let mut s = SqliteStore::in_memory().unwrap();
     let out = import_dir(&mut s, d.path(), false).unwrap();
-    assert!(out.invalid.iter().any(|e| e.line == 2 && e.reason.contains("4 fields but the header has 5")), "{:#?}", out.invalid);
+    assert!(
+        out.invalid.iter().any(|e| e.line == 2 && e.reason.contains("4 fields but the header has 5")),
+        "{:#?}",
+        out.invalid
+    );
     assert!(!out.committed);
 }
 
@@ -142,7 +154,10 @@ fn repeated_rows_are_skipped_and_conflicting_rows_refused() {
 fn references_to_unknown_runs_and_patients_are_refused() {
     let d = registry(&[
         ("observations.csv", "run_id,time,quantity,value,unit\nR9,2020-01-01 10:00,lactate,8.2,mmol/L\n"),
-        ("runs.csv", "run_id,patient_id,mode,etiology,flow_start,arrest\nR1,P1,va,ami_cs,2020-01-01 10:00,none\nR3,P7,va,ami_cs,2020-01-01 10:00,none\n"),
+        (
+            "runs.csv",
+            "run_id,patient_id,mode,etiology,flow_start,arrest\nR1,P1,va,ami_cs,2020-01-01 10:00,none\nR3,P7,va,ami_cs,2020-01-01 10:00,none\n",
+        ),
         ("infusions.csv", "run_id,time,drug,rate,unit\n"),
     ]);
     let mut s = SqliteStore::in_memory().unwrap();
@@ -165,9 +180,10 @@ fn reimport_creates_no_duplicates_and_conflicts_are_not_overwritten() {
     assert_eq!(s.counts().unwrap(), before);
 
     // The same lactate sample with another value: reported, nothing changes.
-    let changed = registry(&[
-        ("observations.csv", "run_id,time,quantity,value,unit\nR1,2020-01-01 10:00,lactate,3.1,mmol/L\nR1,2020-01-01 20:00,lactate,2.0,mmol/L\n"),
-    ]);
+    let changed = registry(&[(
+        "observations.csv",
+        "run_id,time,quantity,value,unit\nR1,2020-01-01 10:00,lactate,3.1,mmol/L\nR1,2020-01-01 20:00,lactate,2.0,mmol/L\n",
+    )]);
     let out = import_dir(&mut s, changed.path(), false).unwrap();
     assert!(!out.committed);
     let e = only_error(&out.conflicts);
@@ -186,10 +202,7 @@ fn reimport_creates_no_duplicates_and_conflicts_are_not_overwritten() {
 
 #[test]
 fn skip_invalid_writes_valid_rows_and_cascades_refusals() {
-    let d = registry(&[(
-        "patients.csv",
-        "patient_id,sex,age_years,weight_kg\nP1,female,61,70\nP2,male,45,900\n",
-    )]);
+    let d = registry(&[("patients.csv", "patient_id,sex,age_years,weight_kg\nP1,female,61,70\nP2,male,45,900\n")]);
     let mut s = SqliteStore::in_memory().unwrap();
     let out = import_dir(&mut s, d.path(), true).unwrap();
     assert!(out.committed);
@@ -209,7 +222,10 @@ fn skip_invalid_writes_valid_rows_and_cascades_refusals() {
 
 #[test]
 fn interval_volumes_need_their_start() {
-    let d = registry(&[("observations.csv", "run_id,time,quantity,value,unit,start\nR1,2020-01-01 16:00,urine_output,120,mL,\nR1,2020-01-01 16:00,map,60,mmHg,2020-01-01 15:00\n")]);
+    let d = registry(&[(
+        "observations.csv",
+        "run_id,time,quantity,value,unit,start\nR1,2020-01-01 16:00,urine_output,120,mL,\nR1,2020-01-01 16:00,map,60,mmHg,2020-01-01 15:00\n",
+    )]);
     let mut s = SqliteStore::in_memory().unwrap();
     let out = import_dir(&mut s, d.path(), false).unwrap();
     assert_eq!(out.invalid.len(), 2);
