@@ -21,6 +21,7 @@ pub mod calculators;
 pub mod cmp;
 pub mod ecpr;
 pub mod encourage;
+pub mod features;
 pub mod input;
 pub mod misc;
 pub mod result;

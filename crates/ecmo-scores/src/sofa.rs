@@ -195,6 +195,16 @@ pub fn creatinine_points(c: &Measured, policy: SofaUnitPolicy) -> (u8, f64, Unit
     (p, v, Unit::MgPerDl)
 }
 
+/// Liver points of a raw value (no allocation; for the feature pass).
+pub fn liver_points_raw(value: f64, entered: f64, unit: Unit, policy: SofaUnitPolicy) -> u8 {
+    liver_points(&Measured { value, entered, unit, time: None, source: None }, policy).0
+}
+
+/// Creatinine points of a raw value (no allocation; for the feature pass).
+pub fn creatinine_points_raw(value: f64, entered: f64, unit: Unit, policy: SofaUnitPolicy) -> u8 {
+    creatinine_points(&Measured { value, entered, unit, time: None, source: None }, policy).0
+}
+
 /// Renal points from a 24 h urine output (mL).
 pub fn urine_points(ml: f64) -> u8 {
     if lt(ml, 200.0) {
