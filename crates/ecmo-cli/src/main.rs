@@ -3,6 +3,7 @@
 //! This binary parses arguments and prints; the work is done by the library
 //! crates. Exit codes: 0 success, 2 usage error, 3 invalid input, 1 anything else.
 
+mod analyze;
 mod demo;
 mod import;
 mod output;
@@ -52,6 +53,8 @@ enum Command {
     Import(import::Args),
     /// List the ECMO runs in the registry with their key facts.
     Runs(runs::Args),
+    /// Statistics on any CSV table: Table 1, logistic, ROC, survival, calibration, validation.
+    Analyze(analyze::Args),
 }
 
 /// `--db` shared by every command that reads or writes the registry.
@@ -69,6 +72,7 @@ fn main() -> ExitCode {
         Command::Synth(a) => synth::run(a),
         Command::Import(a) => import::run(a),
         Command::Runs(a) => runs::run(a),
+        Command::Analyze(a) => analyze::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

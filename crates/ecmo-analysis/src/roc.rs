@@ -1,0 +1,181 @@
+//! `analyze roc`: ROC curves (pROC conventions), DeLong CIs and paired DeLong tests.
+
+use crate::error::{AnalysisError, Result};
+use crate::model::strs;
+use crate::table::{BinaryCoding, Table};
+use ecmo_stats::htest::Alternative;
+use ecmo_stats::roc::{BootstrapCi, Coord, RocDirection, bootstrap_auc_ci, delong_paired, roc};
+use serde::Serialize;
+
+/// What to compute.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RocRequest {
+    /// Binary outcome column (cases = positive level).
+    pub outcome: String,
+    /// Positive (case) label.
+    pub positive: Option<String>,
+    /// Predictor columns (numeric).
+    pub predictors: Vec<String>,
+    /// Direction for every predictor (`None` = automatic, as pROC).
+    pub direction: Option<RocDirection>,
+    /// Paired DeLong test for every pair of predictors.
+    pub compare: bool,
+    /// Stratified bootstrap replicates for the AUC CI (0 = none).
+    pub bootstrap: usize,
+    /// Bootstrap seed.
+    pub seed: u64,
+    /// Include every coordinate of the curve.
+    pub coords: bool,
+}
+
+/// A threshold with its sensitivity and specificity.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OperatingPoint {
+    /// Threshold.
+    pub threshold: f64,
+    /// Sensitivity.
+    pub sensitivity: f64,
+    /// Specificity.
+    pub specificity: f64,
+}
+
+impl From<&Coord> for OperatingPoint {
+    fn from(c: &Coord) -> Self {
+        OperatingPoint { threshold: c.threshold, sensitivity: c.sensitivity, specificity: c.specificity }
+    }
+}
+
+/// One predictor's curve.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RocCurve {
+    /// Predictor column.
+    pub name: String,
+    /// pROC direction: "<" (controls lower) or ">".
+    pub direction: RocDirection,
+    /// Cases.
+    pub n_cases: usize,
+    /// Controls.
+    pub n_controls: usize,
+    /// Area under the curve.
+    pub auc: f64,
+    /// DeLong variance of the AUC.
+    pub variance: f64,
+    /// DeLong standard error.
+    pub se: f64,
+    /// DeLong 95 % CI.
+    pub ci_low: f64,
+    /// DeLong 95 % CI.
+    pub ci_high: f64,
+    /// Youden-optimal threshold (first of ties).
+    pub youden: Option<OperatingPoint>,
+    /// Closest-to-top-left threshold (first of ties).
+    pub closest_topleft: Option<OperatingPoint>,
+    /// Stratified bootstrap percentile CI, when asked.
+    pub bootstrap: Option<BootstrapCi>,
+    /// Every coordinate (empty with `--no-coords`).
+    pub coords: Vec<Coord>,
+}
+
+/// A paired DeLong comparison.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Comparison {
+    /// First predictor.
+    pub a: String,
+    /// Second predictor.
+    pub b: String,
+    /// "paired DeLong".
+    pub method: String,
+    /// AUC of a.
+    pub auc_a: f64,
+    /// AUC of b.
+    pub auc_b: f64,
+    /// Z statistic.
+    pub z: f64,
+    /// Two-sided p.
+    pub p: f64,
+    /// DeLong covariance of the two AUCs.
+    pub covariance: f64,
+    /// 95 % CI of auc_a - auc_b.
+    pub diff_ci_low: f64,
+    /// 95 % CI of auc_a - auc_b.
+    pub diff_ci_high: f64,
+}
+
+/// Result of `analyze roc`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RocReport {
+    /// Source file.
+    pub source: String,
+    /// Outcome coding (positive = case).
+    pub outcome: BinaryCoding,
+    /// Rows used (complete in the outcome and every predictor).
+    pub n: usize,
+    /// Rows dropped for missing values.
+    pub dropped: usize,
+    /// One curve per predictor.
+    pub predictors: Vec<RocCurve>,
+    /// Paired comparisons.
+    pub comparisons: Vec<Comparison>,
+}
+
+/// Compute the curves and tests.
+pub fn run(table: &Table, req: &RocRequest) -> Result<RocReport> {
+    if req.predictors.is_empty() {
+        return Err(AnalysisError::Request("no predictors given".into()));
+    }
+    let (y, coding, sel) =
+        crate::logistic::outcome_and_rows(table, &req.outcome, req.positive.as_deref(), &req.predictors)?;
+    let is_case: Vec<bool> = y.iter().map(|&v| v == 1.0).collect();
+    let mut rocs = Vec::new();
+    let mut curves = Vec::new();
+    for p in strs(&req.predictors) {
+        let x = table.numeric_rows(p, &sel.rows)?;
+        let r = roc(&x, &is_case, req.direction)?;
+        let bootstrap =
+            if req.bootstrap > 0 { Some(bootstrap_auc_ci(&r, req.bootstrap, 0.95, req.seed)?) } else { None };
+        curves.push(RocCurve {
+            name: p.to_string(),
+            direction: r.direction,
+            n_cases: r.n_cases,
+            n_controls: r.n_controls,
+            auc: r.auc,
+            variance: r.variance,
+            se: r.se,
+            ci_low: r.ci_low,
+            ci_high: r.ci_high,
+            youden: r.best_youden.first().map(OperatingPoint::from),
+            closest_topleft: r.best_closest_topleft.first().map(OperatingPoint::from),
+            bootstrap,
+            coords: if req.coords { r.coords.clone() } else { Vec::new() },
+        });
+        rocs.push(r);
+    }
+    let mut comparisons = Vec::new();
+    if req.compare {
+        for i in 0..rocs.len() {
+            for j in i + 1..rocs.len() {
+                let t = delong_paired(&rocs[i], &rocs[j], Alternative::TwoSided)?;
+                comparisons.push(Comparison {
+                    a: req.predictors[i].clone(),
+                    b: req.predictors[j].clone(),
+                    method: "paired DeLong".into(),
+                    auc_a: t.auc1,
+                    auc_b: t.auc2,
+                    z: t.z,
+                    p: t.p,
+                    covariance: t.covariance,
+                    diff_ci_low: t.diff_ci_low,
+                    diff_ci_high: t.diff_ci_high,
+                });
+            }
+        }
+    }
+    Ok(RocReport {
+        source: table.source.clone(),
+        outcome: coding,
+        n: sel.rows.len(),
+        dropped: sel.dropped,
+        predictors: curves,
+        comparisons,
+    })
+}

@@ -1,0 +1,514 @@
+//! A CSV table with typed columns, read from text handed over by the caller.
+//!
+//! Typing: a column is numeric when every non-missing value parses as a finite number;
+//! otherwise it is text (categorical). Missing values are empty cells and `NA`
+//! (surrounding spaces are ignored). A column mixing numbers with other text is kept as
+//! text, and using it as a number is an error naming the first non-numeric line.
+
+use crate::error::{AnalysisError, Result};
+use ecmo_stats::design::Column;
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// A column as read.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RawColumn {
+    /// Every non-missing value is a finite number; `NaN` = missing.
+    Numeric(Vec<f64>),
+    /// At least one value is not a number.
+    Text(TextColumn),
+}
+
+/// A text column, interned.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TextColumn {
+    /// Distinct values in order of first appearance.
+    pub values: Vec<String>,
+    /// Per row: index into `values`, `None` = missing.
+    pub codes: Vec<Option<u32>>,
+    /// Row (0-based) of the first value that is not a number.
+    pub first_text_row: usize,
+    /// Does any value parse as a number?
+    pub has_numbers: bool,
+}
+
+/// A table read from CSV text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table {
+    /// Name of the source (file name) used in messages.
+    pub source: String,
+    names: Vec<String>,
+    columns: Vec<RawColumn>,
+    lines: Vec<u64>,
+}
+
+/// How a binary variable (outcome, event) was coded.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BinaryCoding {
+    /// Column.
+    pub column: String,
+    /// Label counted as 1 (event, case).
+    pub positive: String,
+    /// Label counted as 0, if present.
+    pub negative: Option<String>,
+}
+
+/// Rows kept for an analysis and how many were dropped for missing values.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RowSelection {
+    /// Rows (0-based data rows) complete in every used column.
+    pub rows: Vec<usize>,
+    /// Rows dropped because a used column was missing.
+    pub dropped: usize,
+    /// Columns checked.
+    pub columns: Vec<String>,
+}
+
+fn is_missing(s: &str) -> bool {
+    s.is_empty() || s == "NA"
+}
+
+fn parse_number(s: &str) -> Option<f64> {
+    let v: f64 = s.parse().ok()?;
+    v.is_finite().then_some(v)
+}
+
+/// Shortest text of a number as written back (1 for 1.0).
+pub fn number_label(v: f64) -> String {
+    format!("{v}")
+}
+
+enum Builder {
+    Numeric(Vec<f64>),
+    Text { values: Vec<String>, index: HashMap<String, u32>, codes: Vec<Option<u32>>, first: usize, numbers: bool },
+}
+
+impl Builder {
+    fn intern(values: &mut Vec<String>, index: &mut HashMap<String, u32>, s: &str) -> u32 {
+        if let Some(&k) = index.get(s) {
+            return k;
+        }
+        let k = values.len() as u32;
+        values.push(s.to_string());
+        index.insert(s.to_string(), k);
+        k
+    }
+
+    fn push(&mut self, s: &str, row: usize) {
+        match self {
+            Builder::Numeric(v) => {
+                if is_missing(s) {
+                    v.push(f64::NAN);
+                } else if let Some(x) = parse_number(s) {
+                    v.push(x);
+                } else {
+                    let mut values = Vec::new();
+                    let mut index = HashMap::new();
+                    let mut codes = Vec::with_capacity(v.capacity());
+                    let mut numbers = false;
+                    for &x in v.iter() {
+                        if x.is_nan() {
+                            codes.push(None);
+                        } else {
+                            numbers = true;
+                            codes.push(Some(Self::intern(&mut values, &mut index, &number_label(x))));
+                        }
+                    }
+                    codes.push(Some(Self::intern(&mut values, &mut index, s)));
+                    *self = Builder::Text { values, index, codes, first: row, numbers };
+                }
+            }
+            Builder::Text { values, index, codes, numbers, .. } => {
+                if is_missing(s) {
+                    codes.push(None);
+                } else {
+                    if !*numbers && parse_number(s).is_some() {
+                        *numbers = true;
+                    }
+                    codes.push(Some(Self::intern(values, index, s)));
+                }
+            }
+        }
+    }
+
+    fn finish(self) -> RawColumn {
+        match self {
+            Builder::Numeric(v) => RawColumn::Numeric(v),
+            Builder::Text { values, codes, first, numbers, .. } => {
+                RawColumn::Text(TextColumn { values, codes, first_text_row: first, has_numbers: numbers })
+            }
+        }
+    }
+}
+
+impl Table {
+    /// Parse CSV text with a header line. `only`: read just these columns (all if `None`);
+    /// naming a column that does not exist is an error.
+    pub fn parse_csv(text: &str, source: &str, only: Option<&[&str]>) -> Result<Table> {
+        let csv_err = |message: String| AnalysisError::Csv { source_name: source.to_string(), message };
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .trim(csv::Trim::All)
+            .flexible(false)
+            .from_reader(text.as_bytes());
+        let header: Vec<String> = rdr
+            .headers()
+            .map_err(|e| csv_err(format!("cannot read the header: {e}")))?
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        if header.is_empty() || header.iter().all(|h| h.is_empty()) {
+            return Err(csv_err("empty file (no header line)".into()));
+        }
+        for (i, h) in header.iter().enumerate() {
+            if header[..i].contains(h) {
+                return Err(csv_err(format!("column '{h}' appears twice in the header")));
+            }
+        }
+        let wanted: Vec<usize> = match only {
+            None => (0..header.len()).collect(),
+            Some(cols) => {
+                let mut w = Vec::new();
+                for c in cols {
+                    let i = header.iter().position(|h| h == c).ok_or_else(|| AnalysisError::NoColumn {
+                        source_name: source.to_string(),
+                        column: c.to_string(),
+                        available: header.join(", "),
+                    })?;
+                    if !w.contains(&i) {
+                        w.push(i);
+                    }
+                }
+                w.sort_unstable();
+                w
+            }
+        };
+        let mut builders: Vec<Builder> =
+            wanted.iter().map(|_| Builder::Numeric(Vec::with_capacity(text.len() / 64 + 1))).collect();
+        let mut lines = Vec::new();
+        let mut rec = csv::StringRecord::new();
+        let mut row = 0usize;
+        loop {
+            match rdr.read_record(&mut rec) {
+                Ok(false) => break,
+                Ok(true) => {}
+                Err(e) => {
+                    let line = e.position().map(|p| p.line()).unwrap_or(0);
+                    let msg = match e.kind() {
+                        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+                            format!("line {line} has {len} fields, the header has {expected_len}")
+                        }
+                        _ => format!("line {line}: {e}"),
+                    };
+                    return Err(csv_err(msg));
+                }
+            }
+            if rec.len() == 1 && rec.get(0).is_some_and(|s| s.is_empty()) && header.len() > 1 {
+                continue; // blank line
+            }
+            lines.push(rec.position().map(|p| p.line()).unwrap_or(row as u64 + 2));
+            for (b, &i) in builders.iter_mut().zip(&wanted) {
+                b.push(rec.get(i).unwrap_or(""), row);
+            }
+            row += 1;
+        }
+        Ok(Table {
+            source: source.to_string(),
+            names: wanted.iter().map(|&i| header[i].clone()).collect(),
+            columns: builders.into_iter().map(Builder::finish).collect(),
+            lines,
+        })
+    }
+
+    /// Number of data rows.
+    pub fn nrows(&self) -> usize {
+        self.lines.len()
+    }
+
+    /// Column names (those read).
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// 1-based file line of data row `row`.
+    pub fn line(&self, row: usize) -> u64 {
+        self.lines.get(row).copied().unwrap_or(0)
+    }
+
+    /// A column by name.
+    pub fn column(&self, name: &str) -> Result<&RawColumn> {
+        self.names.iter().position(|n| n == name).map(|i| &self.columns[i]).ok_or_else(|| AnalysisError::NoColumn {
+            source_name: self.source.clone(),
+            column: name.to_string(),
+            available: self.names.join(", "),
+        })
+    }
+
+    /// Is the column numeric (every value a number)?
+    pub fn is_numeric(&self, name: &str) -> Result<bool> {
+        Ok(matches!(self.column(name)?, RawColumn::Numeric(_)))
+    }
+
+    fn value_error(&self, row: usize, column: &str, value: &str, problem: &str) -> AnalysisError {
+        AnalysisError::Value {
+            source_name: self.source.clone(),
+            line: self.line(row),
+            column: column.to_string(),
+            value: value.to_string(),
+            problem: problem.to_string(),
+        }
+    }
+
+    /// Is row `row` missing in column `name`?
+    fn missing_mask(&self, name: &str) -> Result<Vec<bool>> {
+        Ok(match self.column(name)? {
+            RawColumn::Numeric(v) => v.iter().map(|x| x.is_nan()).collect(),
+            RawColumn::Text(t) => t.codes.iter().map(|c| c.is_none()).collect(),
+        })
+    }
+
+    /// Rows complete in all `columns`, and how many were dropped.
+    pub fn complete_rows(&self, columns: &[&str]) -> Result<RowSelection> {
+        let mut keep = vec![true; self.nrows()];
+        for c in columns {
+            for (k, m) in keep.iter_mut().zip(self.missing_mask(c)?) {
+                if m {
+                    *k = false;
+                }
+            }
+        }
+        let rows: Vec<usize> = (0..self.nrows()).filter(|&i| keep[i]).collect();
+        let mut names: Vec<String> = Vec::new();
+        for c in columns {
+            if !names.iter().any(|n| n == c) {
+                names.push(c.to_string());
+            }
+        }
+        Ok(RowSelection { dropped: self.nrows() - rows.len(), rows, columns: names })
+    }
+
+    /// A column as numbers (`NaN` = missing). A non-numeric value is an error naming its line.
+    pub fn numeric(&self, name: &str) -> Result<Vec<f64>> {
+        match self.column(name)? {
+            RawColumn::Numeric(v) => Ok(v.clone()),
+            RawColumn::Text(t) => {
+                let row = t.first_text_row;
+                let value = t.codes[row].map(|k| t.values[k as usize].as_str()).unwrap_or("");
+                let problem = if t.has_numbers {
+                    "is not a number (the column is used as numeric)"
+                } else {
+                    "is not a number; the column is text: declare it categorical"
+                };
+                Err(self.value_error(row, name, value, problem))
+            }
+        }
+    }
+
+    /// Numbers of `name` on `rows` (all must be present and numeric).
+    pub fn numeric_rows(&self, name: &str, rows: &[usize]) -> Result<Vec<f64>> {
+        let v = self.numeric(name)?;
+        Ok(rows.iter().map(|&r| v[r]).collect())
+    }
+
+    /// Labels and per-row codes of a column treated as categorical. Levels are sorted
+    /// numerically when every label is a number, else lexically (R's `factor`).
+    pub fn levels(&self, name: &str) -> Result<(Vec<String>, Vec<Option<usize>>)> {
+        let (labels, codes, numeric_vals): (Vec<String>, Vec<Option<usize>>, Option<Vec<f64>>) =
+            match self.column(name)? {
+                RawColumn::Numeric(v) => {
+                    let mut distinct: Vec<f64> = v.iter().copied().filter(|x| !x.is_nan()).collect();
+                    distinct.sort_by(|a, b| a.total_cmp(b));
+                    distinct.dedup();
+                    let codes = v
+                        .iter()
+                        .map(|x| if x.is_nan() { None } else { distinct.binary_search_by(|d| d.total_cmp(x)).ok() })
+                        .collect();
+                    let labels = distinct.iter().map(|&d| number_label(d)).collect();
+                    (labels, codes, Some(distinct))
+                }
+                RawColumn::Text(t) => (t.values.clone(), t.codes.iter().map(|c| c.map(|k| k as usize)).collect(), None),
+            };
+        if numeric_vals.is_some() {
+            return Ok((labels, codes));
+        }
+        let nums: Option<Vec<f64>> = labels.iter().map(|l| parse_number(l)).collect();
+        let mut order: Vec<usize> = (0..labels.len()).collect();
+        match &nums {
+            Some(n) => order.sort_by(|&a, &b| n[a].total_cmp(&n[b])),
+            None => order.sort_by(|&a, &b| labels[a].cmp(&labels[b])),
+        }
+        let mut rank = vec![0usize; labels.len()];
+        for (r, &o) in order.iter().enumerate() {
+            rank[o] = r;
+        }
+        let sorted: Vec<String> = order.iter().map(|&o| labels[o].clone()).collect();
+        Ok((sorted, codes.into_iter().map(|c| c.map(|k| rank[k])).collect()))
+    }
+
+    /// Find `label` among `levels` (exact, or numerically equal for number labels).
+    fn find_level(levels: &[String], label: &str) -> Option<usize> {
+        levels.iter().position(|l| l == label).or_else(|| {
+            let v = parse_number(label)?;
+            levels.iter().position(|l| parse_number(l) == Some(v))
+        })
+    }
+
+    /// A categorical model column on `rows` only (levels absent from those rows are dropped),
+    /// with `reference` as reference level (default: the first level).
+    pub fn categorical_rows(&self, name: &str, rows: &[usize], reference: Option<&str>) -> Result<Column> {
+        let (levels, codes) = self.levels(name)?;
+        let mut used = vec![false; levels.len()];
+        for &r in rows {
+            if let Some(k) = codes[r] {
+                used[k] = true;
+            }
+        }
+        let mut new_index = vec![usize::MAX; levels.len()];
+        let mut kept = Vec::new();
+        for (k, l) in levels.iter().enumerate() {
+            if used[k] {
+                new_index[k] = kept.len();
+                kept.push(l.clone());
+            }
+        }
+        let reference = match reference {
+            None => 0,
+            Some(r) => match Self::find_level(&kept, r) {
+                Some(i) => i,
+                None => {
+                    return Err(AnalysisError::Request(format!(
+                        "reference level '{r}' of '{name}' does not occur in the analysed rows (levels: {})",
+                        kept.join(", ")
+                    )));
+                }
+            },
+        };
+        let codes = rows.iter().map(|&r| codes[r].map(|k| new_index[k])).collect();
+        Ok(Column::Categorical { levels: kept, codes, reference })
+    }
+
+    /// A binary variable as 0/1 (`NaN` = missing). Coding: values 0/1 → 1 is positive;
+    /// values 1/2 → 2 is positive (R's `Surv` convention); any other two labels → the second
+    /// in sorted order is positive (R's factor levels), unless `positive` names one.
+    /// More than two distinct values is an error naming the first line with a third value.
+    pub fn binary(&self, name: &str, positive: Option<&str>) -> Result<(Vec<f64>, BinaryCoding)> {
+        let (levels, codes) = self.levels(name)?;
+        if levels.len() > 2 {
+            // the first row whose value is not one of the first two values met
+            let mut seen: Vec<usize> = Vec::new();
+            let mut bad = 0;
+            for (i, k) in codes.iter().enumerate().filter_map(|(i, c)| c.map(|k| (i, k))) {
+                if !seen.contains(&k) {
+                    if seen.len() == 2 {
+                        bad = i;
+                        break;
+                    }
+                    seen.push(k);
+                }
+            }
+            let value = codes[bad].map(|k| levels[k].clone()).unwrap_or_default();
+            return Err(self.value_error(
+                bad,
+                name,
+                &value,
+                &format!(
+                    "is a third value: a binary column needs 0/1 or exactly two levels (found {})",
+                    levels.iter().take(6).cloned().collect::<Vec<_>>().join(", ")
+                ),
+            ));
+        }
+        let pos = match positive {
+            Some(p) => Self::find_level(&levels, p).ok_or_else(|| {
+                AnalysisError::Request(format!(
+                    "positive level '{p}' does not occur in '{name}' (values: {})",
+                    levels.join(", ")
+                ))
+            })?,
+            None => {
+                let nums: Option<Vec<f64>> = levels.iter().map(|l| parse_number(l)).collect();
+                match nums.as_deref() {
+                    Some(n) if n.iter().all(|v| *v == 0.0 || *v == 1.0) => {
+                        n.iter().position(|v| *v == 1.0).unwrap_or(levels.len())
+                    }
+                    Some(n) if n.iter().all(|v| *v == 1.0 || *v == 2.0) => {
+                        n.iter().position(|v| *v == 2.0).unwrap_or(levels.len())
+                    }
+                    _ if levels.len() == 2 => 1,
+                    _ => {
+                        return Err(AnalysisError::Request(format!(
+                            "'{name}' has a single value ({}): say which value is positive",
+                            levels.join(", ")
+                        )));
+                    }
+                }
+            }
+        };
+        let positive_label = levels.get(pos).cloned().unwrap_or_else(|| match levels.first() {
+            Some(l) if l == "0" => "1".to_string(),
+            Some(l) if l == "1" => "2".to_string(),
+            _ => "1".to_string(),
+        });
+        let negative = (0..levels.len()).find(|&k| k != pos).map(|k| levels[k].clone());
+        let y = codes.iter().map(|c| c.map(|k| (k == pos) as u8 as f64).unwrap_or(f64::NAN)).collect();
+        Ok((y, BinaryCoding { column: name.to_string(), positive: positive_label, negative }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn types_missing_and_lines() {
+        let t = Table::parse_csv("a,b,c\n1,x,NA\n2, y ,3\n,x,4\n", "t.csv", None).unwrap();
+        assert_eq!(t.nrows(), 3);
+        assert!(t.is_numeric("a").unwrap());
+        assert!(!t.is_numeric("b").unwrap());
+        let c = t.numeric("c").unwrap();
+        assert!(c[0].is_nan());
+        let sel = t.complete_rows(&["a", "c"]).unwrap();
+        assert_eq!(sel.rows, vec![1]);
+        assert_eq!(sel.dropped, 2);
+        assert_eq!(t.line(2), 4);
+        let (levels, codes) = t.levels("b").unwrap();
+        assert_eq!(levels, vec!["x", "y"]);
+        assert_eq!(codes, vec![Some(0), Some(1), Some(0)]);
+    }
+
+    #[test]
+    fn mixed_column_error_names_line() {
+        let t = Table::parse_csv("a,b\n1,2\n2,oops\n3,4\n", "f.csv", None).unwrap();
+        let e = t.numeric("b").unwrap_err().to_string();
+        assert!(e.contains("f.csv line 3") && e.contains("'b'") && e.contains("oops"), "{e}");
+    }
+
+    #[test]
+    fn binary_coding() {
+        let t = Table::parse_csv("y,s,g,bad\n0,1,Good,a\n1,2,Poor,b\n1,1,Good,c\n", "f.csv", None).unwrap();
+        let (y, c) = t.binary("y", None).unwrap();
+        assert_eq!(y, vec![0.0, 1.0, 1.0]);
+        assert_eq!(c.positive, "1");
+        let (s, c) = t.binary("s", None).unwrap();
+        assert_eq!(s, vec![0.0, 1.0, 0.0]);
+        assert_eq!(c.positive, "2");
+        let (g, _) = t.binary("g", None).unwrap();
+        assert_eq!(g, vec![0.0, 1.0, 0.0]);
+        let (g, _) = t.binary("g", Some("Good")).unwrap();
+        assert_eq!(g, vec![1.0, 0.0, 1.0]);
+        let e = t.binary("bad", None).unwrap_err().to_string();
+        assert!(e.contains("line 4") && e.contains("'c'"), "{e}");
+    }
+
+    #[test]
+    fn ragged_row_is_an_error() {
+        let e = Table::parse_csv("a,b\n1,2\n3\n", "f.csv", None).unwrap_err().to_string();
+        assert!(e.contains("line 3"), "{e}");
+    }
+
+    #[test]
+    fn only_some_columns() {
+        let t = Table::parse_csv("a,b,c\n1,x,2\n", "f.csv", Some(&["c", "a"])).unwrap();
+        assert_eq!(t.names(), &["a".to_string(), "c".to_string()]);
+        assert!(Table::parse_csv("a\n1\n", "f.csv", Some(&["zz"])).is_err());
+    }
+}

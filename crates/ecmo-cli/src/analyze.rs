@@ -1,0 +1,501 @@
+//! `ecmo analyze`: the statistics engine on any CSV table (a `features` export or a centre's
+//! own spreadsheet). Loading, typing and outcome coding live in `ecmo-analysis`; this module
+//! parses flags, reads the file and prints.
+
+mod render;
+
+use crate::InvalidInput;
+use anyhow::{Context, Result};
+use clap::{Subcommand, ValueEnum};
+use ecmo_analysis::calibration::CalibrationRequest;
+use ecmo_analysis::logistic::LogisticRequest;
+use ecmo_analysis::model::Terms;
+use ecmo_analysis::roc::RocRequest;
+use ecmo_analysis::stats::roc::RocDirection;
+use ecmo_analysis::stats::stepwise::{Direction, PCriterion};
+use ecmo_analysis::stats::survival::Ties;
+use ecmo_analysis::stats::table1::TestChoice;
+use ecmo_analysis::stats::validate::Selection;
+use ecmo_analysis::survival::SurvivalRequest;
+use ecmo_analysis::table1::Table1Request;
+use ecmo_analysis::validate::ValidateRequest;
+use ecmo_analysis::{AnalysisError, Table};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// `ecmo analyze`.
+#[derive(clap::Args, Debug)]
+#[command(
+    about = "Statistics on any CSV table: Table 1, logistic regression, ROC, survival, calibration, validation",
+    after_help = "Missing values are empty cells and NA; rows missing a used column are dropped and counted.\n\
+        Every subcommand prints R-like tables, or JSON with --json (schema: docs/json.md)."
+)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Descriptives by group with an automatically chosen (and explained) test per variable.
+    Table1(Table1Args),
+    /// Logistic regression (as R glm), optional stepwise selection or Firth's method.
+    Logistic(LogisticArgs),
+    /// ROC curves: AUC with DeLong CI, optimal thresholds, paired DeLong tests.
+    Roc(RocArgs),
+    /// Kaplan-Meier curves, log-rank test and Cox proportional-hazards model.
+    Survival(SurvivalArgs),
+    /// Calibration of predicted probabilities: Brier, slope, Hosmer-Lemeshow, curve.
+    Calibration(CalibrationArgs),
+    /// Bootstrap optimism-corrected performance, repeating the selection in each resample.
+    Validate(ValidateArgs),
+}
+
+/// Input file and output format, shared by every subcommand.
+#[derive(clap::Args, Debug)]
+struct Common {
+    /// CSV file with a header line.
+    #[arg(value_name = "FILE", required_unless_present = "data")]
+    file: Option<PathBuf>,
+    /// CSV file (same as the positional FILE).
+    #[arg(long, value_name = "FILE", conflicts_with = "file")]
+    data: Option<PathBuf>,
+    /// Print JSON (schema in docs/json.md) instead of tables.
+    #[arg(long)]
+    json: bool,
+    /// Print load and analysis times to stderr.
+    #[arg(long)]
+    timing: bool,
+}
+
+#[derive(clap::Args, Debug)]
+struct Table1Args {
+    #[command(flatten)]
+    common: Common,
+    /// Grouping column.
+    #[arg(long, visible_alias = "by", value_name = "COL")]
+    group: String,
+    /// Variables to describe (default: every other column).
+    #[arg(long, value_delimiter = ',', value_name = "A,B,..")]
+    vars: Vec<String>,
+    /// Numeric columns to treat as categorical (text and 0/1 columns always are).
+    #[arg(long, value_delimiter = ',', value_name = "A,B,..")]
+    categorical: Vec<String>,
+    /// Test for continuous variables.
+    #[arg(long, value_enum, default_value_t = TestArg::Auto)]
+    test: TestArg,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum TestArg {
+    /// Welch t / ANOVA if every group has n >= 3 and |skewness| <= 1, else rank tests.
+    Auto,
+    /// Welch t-test / one-way ANOVA.
+    Parametric,
+    /// Wilcoxon rank-sum / Kruskal-Wallis.
+    Nonparametric,
+}
+
+/// Outcome, predictors and their coding.
+#[derive(clap::Args, Debug)]
+struct ModelArgs {
+    /// Binary outcome column (0/1, or two labels).
+    #[arg(long, value_name = "COL")]
+    outcome: String,
+    /// Outcome value counted as positive (default: 1, or the second label in sorted order).
+    #[arg(long, value_name = "LEVEL")]
+    positive: Option<String>,
+    /// Predictor columns.
+    #[arg(long, value_delimiter = ',', required = true, value_name = "A,B,..")]
+    predictors: Vec<String>,
+    /// Numeric predictors to treat as categorical (text columns always are).
+    #[arg(long, value_delimiter = ',', value_name = "A,B,..")]
+    categorical: Vec<String>,
+    /// Reference level of a categorical predictor, COLUMN=LEVEL (repeatable).
+    #[arg(long, value_name = "COL=LEVEL")]
+    reference: Vec<String>,
+}
+
+/// Variable selection flags.
+#[derive(clap::Args, Debug)]
+struct SelectArgs {
+    /// Variable selection.
+    #[arg(long, value_enum, default_value_t = SelectArg::None)]
+    select: SelectArg,
+    /// Stepwise direction (with --criterion; alternative spelling of --select).
+    #[arg(long, value_enum, conflicts_with = "select")]
+    stepwise: Option<StepwiseArg>,
+    /// Stepwise criterion for --stepwise: aic or p (p: backward only).
+    #[arg(long, value_enum, default_value_t = CriterionArg::Aic, requires = "stepwise")]
+    criterion: CriterionArg,
+    /// Significance level to stay in the model for backward-p.
+    #[arg(long, default_value_t = 0.05, value_name = "P")]
+    alpha: f64,
+    /// Test for backward-p: term-level Wald or likelihood-ratio.
+    #[arg(long, value_enum, default_value_t = PTestArg::Wald)]
+    p_test: PTestArg,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq)]
+enum SelectArg {
+    /// Fit every predictor.
+    None,
+    /// MASS::stepAIC, direction both, from the full model.
+    StepaicBoth,
+    /// MASS::stepAIC backward.
+    StepaicBackward,
+    /// MASS::stepAIC forward from the intercept-only model.
+    StepaicForward,
+    /// Backward elimination by p-value (see --alpha, --p-test).
+    BackwardP,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum StepwiseArg {
+    Backward,
+    Forward,
+    Both,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum CriterionArg {
+    Aic,
+    P,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum PTestArg {
+    Wald,
+    Lr,
+}
+
+impl SelectArgs {
+    fn selection(&self) -> Result<Selection> {
+        let criterion = match self.p_test {
+            PTestArg::Wald => PCriterion::Wald,
+            PTestArg::Lr => PCriterion::Lrt,
+        };
+        let p = Selection::BackwardP { alpha: self.alpha, criterion };
+        Ok(match (self.stepwise, self.criterion) {
+            (Some(StepwiseArg::Backward), CriterionArg::Aic) => Selection::StepAic(Direction::Backward),
+            (Some(StepwiseArg::Forward), CriterionArg::Aic) => Selection::StepAic(Direction::Forward),
+            (Some(StepwiseArg::Both), CriterionArg::Aic) => Selection::StepAic(Direction::Both),
+            (Some(StepwiseArg::Backward), CriterionArg::P) => p,
+            (Some(_), CriterionArg::P) => anyhow::bail!("--criterion p supports only --stepwise backward"),
+            (None, _) => match self.select {
+                SelectArg::None => Selection::None,
+                SelectArg::StepaicBoth => Selection::StepAic(Direction::Both),
+                SelectArg::StepaicBackward => Selection::StepAic(Direction::Backward),
+                SelectArg::StepaicForward => Selection::StepAic(Direction::Forward),
+                SelectArg::BackwardP => p,
+            },
+        })
+    }
+}
+
+#[derive(clap::Args, Debug)]
+struct LogisticArgs {
+    #[command(flatten)]
+    common: Common,
+    #[command(flatten)]
+    model: ModelArgs,
+    #[command(flatten)]
+    select: SelectArgs,
+    /// Firth's penalised likelihood (for separation; Wald CIs only).
+    #[arg(long)]
+    firth: bool,
+    /// Skip the profile-likelihood CIs (faster on large data).
+    #[arg(long)]
+    no_profile: bool,
+}
+
+#[derive(clap::Args, Debug)]
+struct RocArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Binary outcome column (cases = positive value).
+    #[arg(long, value_name = "COL")]
+    outcome: String,
+    /// Outcome value counted as case (default: 1, or the second label in sorted order).
+    #[arg(long, value_name = "LEVEL")]
+    positive: Option<String>,
+    /// Predictor columns (numeric).
+    #[arg(long, value_delimiter = ',', required = true, value_name = "A,B,..")]
+    predictors: Vec<String>,
+    /// Direction: auto (pROC's rule), "<" (controls lower) or ">".
+    #[arg(long, default_value = "auto", value_parser = ["auto", "<", ">"])]
+    direction: String,
+    /// Paired DeLong test for every pair of predictors (on by default with 2+ predictors).
+    #[arg(long)]
+    compare: bool,
+    /// Do not compare the predictors.
+    #[arg(long, conflicts_with = "compare")]
+    no_compare: bool,
+    /// Stratified bootstrap replicates for a percentile CI of the AUC.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    bootstrap: usize,
+    /// Bootstrap seed.
+    #[arg(long, default_value_t = 1, value_name = "S")]
+    seed: u64,
+    /// Leave the coordinates of every threshold out of the output.
+    #[arg(long)]
+    no_coords: bool,
+}
+
+#[derive(clap::Args, Debug)]
+struct SurvivalArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Follow-up time column.
+    #[arg(long, value_name = "COL")]
+    time: String,
+    /// Event column: 0/1, 1/2 (2 = event, as R's Surv) or two labels.
+    #[arg(long, value_name = "COL")]
+    event: String,
+    /// Value of the event column that means an event.
+    #[arg(long, value_name = "LEVEL")]
+    event_value: Option<String>,
+    /// Group column: one curve per level and a log-rank test.
+    #[arg(long, visible_alias = "by", value_name = "COL")]
+    group: Option<String>,
+    /// Cox model covariates.
+    #[arg(long, value_delimiter = ',', value_name = "A,B,..")]
+    cox: Vec<String>,
+    /// Cox covariates to treat as categorical.
+    #[arg(long, value_delimiter = ',', value_name = "A,B,..")]
+    categorical: Vec<String>,
+    /// Reference level of a categorical covariate, COLUMN=LEVEL (repeatable).
+    #[arg(long, value_name = "COL=LEVEL")]
+    reference: Vec<String>,
+    /// Handling of tied event times in the Cox model.
+    #[arg(long, value_enum, default_value_t = TiesArg::Efron)]
+    ties: TiesArg,
+    /// Print every row of the Kaplan-Meier tables (default: at most 30 per group).
+    #[arg(long)]
+    full_table: bool,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum TiesArg {
+    Efron,
+    Breslow,
+}
+
+#[derive(clap::Args, Debug)]
+struct CalibrationArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Binary outcome column.
+    #[arg(long, value_name = "COL")]
+    outcome: String,
+    /// Outcome value counted as positive.
+    #[arg(long, value_name = "LEVEL")]
+    positive: Option<String>,
+    /// Column of predicted probabilities.
+    #[arg(long, value_name = "COL")]
+    predicted: String,
+    /// Hosmer-Lemeshow groups (and calibration-curve bins).
+    #[arg(long, default_value_t = 10, value_name = "G")]
+    groups: usize,
+}
+
+#[derive(clap::Args, Debug)]
+struct ValidateArgs {
+    #[command(flatten)]
+    common: Common,
+    #[command(flatten)]
+    model: ModelArgs,
+    #[command(flatten)]
+    select: SelectArgs,
+    /// Bootstrap resamples.
+    #[arg(long, default_value_t = 200, value_name = "B")]
+    bootstrap: usize,
+    /// Seed.
+    #[arg(long, default_value_t = 1, value_name = "S")]
+    seed: u64,
+}
+
+/// Run `ecmo analyze`.
+pub fn run(args: Args) -> Result<()> {
+    match args.command {
+        Cmd::Table1(a) => table1(a),
+        Cmd::Logistic(a) => logistic(a),
+        Cmd::Roc(a) => roc(a),
+        Cmd::Survival(a) => survival(a),
+        Cmd::Calibration(a) => calibration(a),
+        Cmd::Validate(a) => validate(a),
+    }
+}
+
+/// Data errors become `InvalidInput` (exit code 3).
+fn invalid(e: AnalysisError) -> anyhow::Error {
+    anyhow::Error::new(InvalidInput(e.to_string()))
+}
+
+/// Read the file and parse the named columns (all when `only` is empty).
+fn load(common: &Common, only: &[&str]) -> Result<(Table, f64)> {
+    let path: &Path = match (&common.data, &common.file) {
+        (Some(p), _) | (None, Some(p)) => p,
+        (None, None) => anyhow::bail!("give the CSV file (FILE or --data FILE)"),
+    };
+    let t0 = Instant::now();
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let name = path.display().to_string();
+    let table = Table::parse_csv(&text, &name, if only.is_empty() { None } else { Some(only) }).map_err(invalid)?;
+    Ok((table, t0.elapsed().as_secs_f64()))
+}
+
+fn parse_references(refs: &[String]) -> Result<Vec<(String, String)>> {
+    refs.iter()
+        .map(|r| match r.split_once('=') {
+            Some((c, l)) if !c.is_empty() && !l.is_empty() => Ok((c.to_string(), l.to_string())),
+            _ => anyhow::bail!("--reference must be COLUMN=LEVEL, got '{r}'"),
+        })
+        .collect()
+}
+
+fn terms(m: &ModelArgs) -> Result<Terms> {
+    Ok(Terms {
+        predictors: m.predictors.clone(),
+        categorical: m.categorical.clone(),
+        references: parse_references(&m.reference)?,
+    })
+}
+
+/// Print JSON or text, and the timing line.
+fn emit<T: Serialize>(common: &Common, report: &T, times: (f64, f64), text: impl FnOnce(&T) -> String) -> Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if common.json {
+        serde_json::to_writer_pretty(&mut out, report)?;
+        writeln!(out)?;
+    } else {
+        write!(out, "{}", text(report))?;
+    }
+    out.flush()?;
+    if common.timing {
+        eprintln!("timing: load {:.3} s, analysis {:.3} s", times.0, times.1);
+    }
+    Ok(())
+}
+
+fn timed<T>(f: impl FnOnce() -> std::result::Result<T, AnalysisError>) -> Result<(T, f64)> {
+    let t0 = Instant::now();
+    let r = f().map_err(invalid)?;
+    Ok((r, t0.elapsed().as_secs_f64()))
+}
+
+fn table1(a: Table1Args) -> Result<()> {
+    let mut only: Vec<&str> = vec![a.group.as_str()];
+    only.extend(a.vars.iter().map(|s| s.as_str()));
+    if a.vars.is_empty() {
+        only.clear();
+    }
+    let (table, tl) = load(&a.common, &only)?;
+    let req = Table1Request {
+        group: a.group.clone(),
+        vars: a.vars.clone(),
+        categorical: a.categorical.clone(),
+        choice: match a.test {
+            TestArg::Auto => TestChoice::Auto,
+            TestArg::Parametric => TestChoice::Parametric,
+            TestArg::Nonparametric => TestChoice::Nonparametric,
+        },
+    };
+    let (rep, ta) = timed(|| ecmo_analysis::table1::run(&table, &req))?;
+    emit(&a.common, &rep, (tl, ta), render::table1)
+}
+
+fn logistic(a: LogisticArgs) -> Result<()> {
+    let mut only = vec![a.model.outcome.as_str()];
+    only.extend(a.model.predictors.iter().map(|s| s.as_str()));
+    let (table, tl) = load(&a.common, &only)?;
+    let req = LogisticRequest {
+        outcome: a.model.outcome.clone(),
+        positive: a.model.positive.clone(),
+        terms: terms(&a.model)?,
+        selection: a.select.selection()?,
+        firth: a.firth,
+        profile_ci: !a.no_profile,
+    };
+    let (rep, ta) = timed(|| ecmo_analysis::logistic::run(&table, &req))?;
+    emit(&a.common, &rep, (tl, ta), render::logistic)
+}
+
+fn roc(a: RocArgs) -> Result<()> {
+    let mut only = vec![a.outcome.as_str()];
+    only.extend(a.predictors.iter().map(|s| s.as_str()));
+    let (table, tl) = load(&a.common, &only)?;
+    let req = RocRequest {
+        outcome: a.outcome.clone(),
+        positive: a.positive.clone(),
+        predictors: a.predictors.clone(),
+        direction: match a.direction.as_str() {
+            "<" => Some(RocDirection::ControlsLower),
+            ">" => Some(RocDirection::ControlsHigher),
+            _ => None,
+        },
+        compare: !a.no_compare && (a.compare || a.predictors.len() >= 2),
+        bootstrap: a.bootstrap,
+        seed: a.seed,
+        coords: !a.no_coords,
+    };
+    let (rep, ta) = timed(|| ecmo_analysis::roc::run(&table, &req))?;
+    emit(&a.common, &rep, (tl, ta), render::roc)
+}
+
+fn survival(a: SurvivalArgs) -> Result<()> {
+    let mut only = vec![a.time.as_str(), a.event.as_str()];
+    if let Some(g) = &a.group {
+        only.push(g);
+    }
+    only.extend(a.cox.iter().map(|s| s.as_str()));
+    let (table, tl) = load(&a.common, &only)?;
+    let req = SurvivalRequest {
+        time: a.time.clone(),
+        event: a.event.clone(),
+        event_value: a.event_value.clone(),
+        group: a.group.clone(),
+        cox: Terms {
+            predictors: a.cox.clone(),
+            categorical: a.categorical.clone(),
+            references: parse_references(&a.reference)?,
+        },
+        ties: match a.ties {
+            TiesArg::Efron => Ties::Efron,
+            TiesArg::Breslow => Ties::Breslow,
+        },
+    };
+    let (rep, ta) = timed(|| ecmo_analysis::survival::run(&table, &req))?;
+    let full = a.full_table;
+    emit(&a.common, &rep, (tl, ta), |r| render::survival(r, full))
+}
+
+fn calibration(a: CalibrationArgs) -> Result<()> {
+    let (table, tl) = load(&a.common, &[a.outcome.as_str(), a.predicted.as_str()])?;
+    let req = CalibrationRequest {
+        outcome: a.outcome.clone(),
+        positive: a.positive.clone(),
+        predicted: a.predicted.clone(),
+        groups: a.groups,
+    };
+    let (rep, ta) = timed(|| ecmo_analysis::calibration::run(&table, &req))?;
+    emit(&a.common, &rep, (tl, ta), render::calibration)
+}
+
+fn validate(a: ValidateArgs) -> Result<()> {
+    let mut only = vec![a.model.outcome.as_str()];
+    only.extend(a.model.predictors.iter().map(|s| s.as_str()));
+    let (table, tl) = load(&a.common, &only)?;
+    let req = ValidateRequest {
+        outcome: a.model.outcome.clone(),
+        positive: a.model.positive.clone(),
+        terms: terms(&a.model)?,
+        selection: a.select.selection()?,
+        bootstrap: a.bootstrap,
+        seed: a.seed,
+    };
+    let (rep, ta) = timed(|| ecmo_analysis::validate::run(&table, &req))?;
+    emit(&a.common, &rep, (tl, ta), render::validate)
+}
