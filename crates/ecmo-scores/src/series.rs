@@ -1050,6 +1050,18 @@ pub fn weaning(view: &RunView) -> Weaning {
         let success = (status == WeaningStatus::DiedOnEcmo).then_some(false);
         return Weaning { status, success, weaned_then_died_le30d: false, provenance: prov };
     };
+    // Registries chart a decannulation time for patients who died on ECMO too
+    // (the circuit is removed after death): a death up to an hour after the
+    // recorded decannulation is a death on ECMO, never a wean.
+    if let Some(d) = death.filter(|d| d.time.0 <= dec.0 + 60) {
+        prov.push(ev(d));
+        return Weaning {
+            status: WeaningStatus::DiedOnEcmo,
+            success: Some(false),
+            weaned_then_died_le30d: false,
+            provenance: prov,
+        };
+    }
     prov.push(RawRef {
         kind: "run",
         code: "decannulation".into(),

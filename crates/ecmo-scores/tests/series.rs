@@ -454,3 +454,23 @@ fn run_scores_serialises_with_provenance() {
         assert!(p.get(k).is_some(), "{k}");
     }
 }
+
+#[test]
+fn death_charted_at_decannulation_is_death_on_ecmo_not_a_wean() {
+    // Registries record a decannulation time for patients who die on ECMO.
+    let mut r = record();
+    r.run.decannulation = Some(at(100.0));
+    event(&mut r, 100.0, EventKind::Death);
+    r.sort();
+    let w = series::weaning(&r.complete());
+    assert_eq!(w.status, WeaningStatus::DiedOnEcmo);
+    assert_eq!(w.success, Some(false));
+    // A death two days after decannulation is a wean followed by death.
+    let mut r = record();
+    r.run.decannulation = Some(at(100.0));
+    event(&mut r, 148.0, EventKind::Death);
+    r.sort();
+    let w = series::weaning(&r.complete());
+    assert_eq!(w.status, WeaningStatus::Weaned);
+    assert!(w.weaned_then_died_le30d);
+}

@@ -7,6 +7,7 @@
 pub mod csv_format;
 pub mod csv_write;
 pub mod sqlite;
+pub mod stream;
 
 use csv_format::{Batch, RowError};
 use ecmo_domain::{RunRecord, Timestamp};

@@ -127,6 +127,9 @@ struct Targets {
     /// Hours until every vasoactive drug is stopped.
     vasoactive_off_h: f64,
     duration_h: f64,
+    /// Highest SOFA liver points allowed (VAD candidates without end-organ
+    /// dysfunction must not reach bilirubin > 4 mg/dL by chance).
+    max_liver_points: usize,
 }
 
 fn cardiogenic_shock(profile: Profile, index: u64, rng: &mut ChaCha8Rng) -> RunRecord {
@@ -204,6 +207,7 @@ fn cardiogenic_shock(profile: Profile, index: u64, rng: &mut ChaCha8Rng) -> RunR
             crrt: chance(rng, if weaned { 0.20 } else { 0.45 }),
             vasoactive_off_h: 0.0,
             duration_h,
+            max_liver_points: 4,
         }
     } else {
         Targets {
@@ -224,6 +228,7 @@ fn cardiogenic_shock(profile: Profile, index: u64, rng: &mut ChaCha8Rng) -> RunR
             crrt: chance(rng, if weaned { 0.15 } else { 0.35 }),
             vasoactive_off_h: 0.0,
             duration_h,
+            max_liver_points: 4,
         }
     };
     let mut targets = targets;
@@ -322,10 +327,11 @@ fn physiology(b: &mut Builder, rng: &mut ChaCha8Rng, t: &Targets, good_course: b
         rest = 0;
     }
     let mut organ = [0usize; 4]; // resp, renal, liver, coag
-    let mut left = rest.min(16);
+    let mut left = rest.min(12 + t.max_liver_points as i32);
     while left > 0 {
         let i = rng.random_range(0..4);
-        if organ[i] < 4 {
+        let cap = if i == 2 { t.max_liver_points } else { 4 };
+        if organ[i] < cap {
             organ[i] += 1;
             left -= 1;
         }
@@ -685,6 +691,7 @@ fn ecpr(index: u64, rng: &mut ChaCha8Rng) -> RunRecord {
         crrt: chance(rng, 0.3),
         vasoactive_off_h: if survivor { duration_h * 0.6 } else { duration_h },
         duration_h,
+        max_liver_points: 4,
     };
     physiology(&mut b, rng, &targets, survivor);
     // Neuron-specific enolase at 24 h (survivors 53.8 ± 17.9, non-survivors 104.8 ± 44.2 µg/L).
@@ -769,12 +776,13 @@ fn vad_referral(index: u64, rng: &mut ChaCha8Rng) -> RunRecord {
         crrt: rrt,
         vasoactive_off_h: duration_h,
         duration_h,
+        max_liver_points: if end_organ { 4 } else { 1 },
     };
     physiology(&mut b, rng, &targets, recovered);
     if high_bili {
-        // Bilirubin climbing above 4 mg/dL over days 2-4 (hepatic congestion).
-        for d in 2..=4 {
-            b.obs(Q::Bilirubin, d as f64 * 24.0 + 6.0, uniform(rng, 4.3, 9.0), Unit::MgPerDl, 0.1);
+        // Bilirubin climbing above 4 mg/dL in the days before the VAD decision (hepatic congestion).
+        for h in [60.0, 36.0, 12.0] {
+            b.obs(Q::Bilirubin, duration_h - h, uniform(rng, 4.3, 9.0), Unit::MgPerDl, 0.1);
         }
     }
     // Daily echo: aortic valve and LVEF.
