@@ -5,9 +5,12 @@
 
 mod analyze;
 mod demo;
+mod features;
 mod import;
 mod output;
 mod runs;
+mod score;
+mod scores;
 mod synth;
 
 use clap::{Parser, Subcommand};
@@ -53,6 +56,12 @@ enum Command {
     Import(import::Args),
     /// List the ECMO runs in the registry with their key facts.
     Runs(runs::Args),
+    /// Bedside score calculator from direct inputs (VIS, SOFA, APACHE II, SAVE, ENCOURAGE, TiPS65, ...).
+    Score(score::Args),
+    /// Every score and study variable of one ECMO run, with components and the records behind them.
+    Scores(scores::Args),
+    /// Derive one row per run with every study variable and outcome (CSV).
+    Features(features::Args),
     /// Statistics on any CSV table: Table 1, logistic, ROC, survival, calibration, validation.
     Analyze(analyze::Args),
 }
@@ -72,6 +81,9 @@ fn main() -> ExitCode {
         Command::Synth(a) => synth::run(a),
         Command::Import(a) => import::run(a),
         Command::Runs(a) => runs::run(a),
+        Command::Score(a) => score::run(a),
+        Command::Scores(a) => scores::run(a),
+        Command::Features(a) => features::run(a),
         Command::Analyze(a) => analyze::run(a),
     };
     match result {
