@@ -183,6 +183,9 @@ impl Table {
                 w
             }
         };
+        if !text.as_bytes().contains(&b'"') {
+            return Self::parse_plain(text, source, &header, &wanted);
+        }
         let mut builders: Vec<Builder> =
             wanted.iter().map(|_| Builder::Numeric(Vec::with_capacity(text.len() / 64 + 1))).collect();
         let mut lines = Vec::new();
@@ -216,6 +219,71 @@ impl Table {
             source: source.to_string(),
             names: wanted.iter().map(|&i| header[i].clone()).collect(),
             columns: builders.into_iter().map(Builder::finish).collect(),
+            lines,
+        })
+    }
+
+    /// Fast path for text without quotes: split lines and fields directly, in parallel chunks
+    /// when every wanted column is numeric (falls back to one chunk otherwise).
+    fn parse_plain(text: &str, source: &str, header: &[String], wanted: &[usize]) -> Result<Table> {
+        let body_start = text.find('\n').map(|i| i + 1).unwrap_or(text.len());
+        let body = &text[body_start..];
+        let threads = std::thread::available_parallelism().map(|v| v.get()).unwrap_or(1).min(8);
+        let chunks = if body.len() < 4 << 20 { 1 } else { threads };
+        let parts = split_chunks(body, chunks);
+        let run = |parts: &[&str]| -> Vec<std::result::Result<Chunk, ChunkError>> {
+            if parts.len() == 1 {
+                return vec![parse_chunk(parts[0], header.len(), wanted)];
+            }
+            std::thread::scope(|s| {
+                let hs: Vec<_> = parts.iter().map(|p| s.spawn(move || parse_chunk(p, header.len(), wanted))).collect();
+                hs.into_iter()
+                    .map(|h| {
+                        h.join().unwrap_or_else(|_| Err(ChunkError { line: 0, message: "worker thread failed".into() }))
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .into_iter()
+            .collect()
+        };
+        let to_err = |e: ChunkError, line_offset: u64| AnalysisError::Csv {
+            source_name: source.to_string(),
+            message: format!("line {}: {}", e.line + line_offset, e.message),
+        };
+        let mut results = run(&parts);
+        let all_numeric = results
+            .iter()
+            .all(|r| r.as_ref().is_ok_and(|c| c.builders.iter().all(|b| matches!(b, Builder::Numeric(_)))));
+        if !all_numeric && parts.len() > 1 && results.iter().all(|r| r.is_ok()) {
+            results = run(&[body]);
+        }
+        let mut lines = Vec::new();
+        let mut columns: Vec<Builder> = Vec::new();
+        let mut line_offset = 1u64; // the header line
+        for r in results {
+            let c = match r {
+                Ok(c) => c,
+                Err(e) => return Err(to_err(e, line_offset)),
+            };
+            lines.extend(c.lines.iter().map(|l| l + line_offset));
+            line_offset += c.newlines;
+            if columns.is_empty() {
+                columns = c.builders;
+            } else {
+                for (a, b) in columns.iter_mut().zip(c.builders) {
+                    if let (Builder::Numeric(x), Builder::Numeric(y)) = (a, b) {
+                        x.extend(y);
+                    }
+                }
+            }
+        }
+        if columns.is_empty() {
+            columns = wanted.iter().map(|_| Builder::Numeric(Vec::new())).collect();
+        }
+        Ok(Table {
+            source: source.to_string(),
+            names: wanted.iter().map(|&i| header[i].clone()).collect(),
+            columns: columns.into_iter().map(Builder::finish).collect(),
             lines,
         })
     }
@@ -454,6 +522,70 @@ impl Table {
     }
 }
 
+struct Chunk {
+    builders: Vec<Builder>,
+    /// 1-based line of each row, relative to the chunk start.
+    lines: Vec<u64>,
+    /// Newlines in the chunk.
+    newlines: u64,
+}
+
+struct ChunkError {
+    line: u64,
+    message: String,
+}
+
+/// Split at newlines into about `k` parts.
+fn split_chunks(body: &str, k: usize) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let mut start = 0;
+    for i in 1..k {
+        let target = (body.len() * i / k).max(start);
+        match body[target..].find('\n') {
+            Some(off) => {
+                let end = target + off + 1;
+                parts.push(&body[start..end]);
+                start = end;
+            }
+            None => break,
+        }
+    }
+    parts.push(&body[start..]);
+    parts
+}
+
+fn parse_chunk(part: &str, nfields: usize, wanted: &[usize]) -> std::result::Result<Chunk, ChunkError> {
+    let est = part.len() / (nfields * 4 + 1) + 1;
+    let mut builders: Vec<Builder> = wanted.iter().map(|_| Builder::Numeric(Vec::with_capacity(est))).collect();
+    let mut lines = Vec::with_capacity(est);
+    let mut slot_of = vec![usize::MAX; nfields];
+    for (k, &w) in wanted.iter().enumerate() {
+        slot_of[w] = k;
+    }
+    let mut newlines = 0u64;
+    let mut row = 0usize;
+    for raw in part.split_terminator('\n') {
+        newlines += 1;
+        let line = raw.strip_suffix('\r').unwrap_or(raw);
+        if line.trim().is_empty() {
+            continue;
+        }
+        let mut count = 0usize;
+        for (i, field) in line.split(',').enumerate() {
+            if i < nfields && slot_of[i] != usize::MAX {
+                builders[slot_of[i]].push(field.trim(), row);
+            }
+            count = i + 1;
+        }
+        if count != nfields {
+            return Err(ChunkError { line: newlines, message: format!("{count} fields, the header has {nfields}") });
+        }
+        lines.push(newlines);
+        row += 1;
+    }
+    Ok(Chunk { builders, lines, newlines })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -503,6 +635,32 @@ mod tests {
     fn ragged_row_is_an_error() {
         let e = Table::parse_csv("a,b\n1,2\n3\n", "f.csv", None).unwrap_err().to_string();
         assert!(e.contains("line 3"), "{e}");
+    }
+
+    #[test]
+    fn parallel_plain_path_matches_csv_reader() {
+        let mut text = String::from("id,v,w\n");
+        for i in 0..300_000 {
+            text.push_str(&format!("{i},{}.25,{}\n", i % 7, if i % 1000 == 0 { "NA" } else { "3" }));
+        }
+        let fast = Table::parse_csv(&text, "f.csv", None).unwrap();
+        assert_eq!(fast.nrows(), 300_000);
+        assert_eq!(fast.line(299_999), 300_001);
+        let quoted = text.replacen("id,v,w", "\"id\",v,w", 1);
+        let slow = Table::parse_csv(&quoted, "f.csv", None).unwrap();
+        assert!(format!("{:?}", fast.columns) == format!("{:?}", slow.columns));
+        assert!(fast.lines == slow.lines);
+        // a text value late in the file: falls back to one chunk, same result as the reader
+        let text2 = format!("{text}1,x,3\n");
+        let fast = Table::parse_csv(&text2, "f.csv", None).unwrap();
+        let slow = Table::parse_csv(&text2.replacen("id,v,w", "\"id\",v,w", 1), "f.csv", None).unwrap();
+        assert!(format!("{:?}", fast.columns) == format!("{:?}", slow.columns));
+        let e = fast.numeric("v").unwrap_err().to_string();
+        assert!(e.contains("line 300002"), "{e}");
+        // a ragged line deep in the file names its line
+        let bad = format!("{text}1,2\n{text}");
+        let e = Table::parse_csv(&bad, "f.csv", None).unwrap_err().to_string();
+        assert!(e.contains("line 300002"), "{e}");
     }
 
     #[test]

@@ -1,0 +1,80 @@
+# Side-by-side benchmark, R half. Called by bench/stats_vs_r.sh:
+#   Rscript stats_vs_r.R gen DIR N     -> DIR/bench.csv (N rows), DIR/bench_1e4.csv, DIR/bench_2000.csv
+#   Rscript stats_vs_r.R run DIR       -> DIR/r_results.json (numbers and seconds per analysis)
+# Timings cover the analysis only (the CSV is read before the clock starts).
+suppressPackageStartupMessages({
+  library(pROC); library(survival); library(MASS); library(rms)
+})
+args <- commandArgs(trailingOnly = TRUE)
+mode <- args[1]; dir <- args[2]
+
+if (mode == "gen") {
+  n <- as.numeric(args[3])
+  set.seed(20240501)
+  p <- 20
+  x <- matrix(round(rnorm(n * p), 4), n, p)
+  colnames(x) <- sprintf("x%d", 1:p)
+  beta <- c(0.8, -0.5, 0.4, 0.3, 0.2, rep(0.1, 5), rep(0, p - 10))
+  lp <- -1 + x %*% beta
+  y <- rbinom(n, 1, plogis(lp))
+  grp <- rbinom(n, 1, 0.5)
+  rate <- 0.01 * exp(0.5 * x[, 1] - 0.3 * x[, 2] + 0.2 * x[, 3] + 0.4 * grp)
+  t_event <- rexp(n, rate)
+  t_cens <- runif(n, 0, 200)
+  time <- round(pmin(t_event, t_cens), 1)
+  event <- as.integer(t_event <= t_cens)
+  # two markers with ties (rounded), correlated with the outcome
+  m1 <- round(lp + rnorm(n), 2)
+  m2 <- round(0.5 * lp + rnorm(n), 2)
+  d <- data.frame(y = y, m1 = m1, m2 = m2, time = time, event = event, grp = grp, x)
+  write.csv(d, file.path(dir, "bench.csv"), row.names = FALSE, quote = FALSE)
+  write.csv(d[1:10000, ], file.path(dir, "bench_1e4.csv"), row.names = FALSE, quote = FALSE)
+  write.csv(d[1:2000, ], file.path(dir, "bench_2000.csv"), row.names = FALSE, quote = FALSE)
+  quit(save = "no")
+}
+
+num <- function(v) paste0("[", paste(sprintf("%.17g", v), collapse = ","), "]")
+str <- function(v) paste0("[", paste(sprintf("\"%s\"", v), collapse = ","), "]")
+out <- list()
+put <- function(name, secs, fields) {
+  out[[name]] <<- paste0("{\"seconds\":", sprintf("%.4f", secs), ",",
+                         paste(sprintf("\"%s\":%s", names(fields), unlist(fields)), collapse = ","), "}")
+}
+tm <- function(expr) { t <- system.time(r <- force(expr))[["elapsed"]]; list(r = r, t = t) }
+
+d <- read.csv(file.path(dir, "bench.csv"))
+xs <- sprintf("x%d", 1:20)
+
+# ROC: one curve + DeLong CI
+a <- tm({ r <- roc(d$y, d$m1, levels = c(0, 1), direction = "auto", quiet = TRUE); ci <- ci.auc(r, method = "delong"); list(r, ci) })
+put("roc1", a$t, list(auc = num(as.numeric(a$r[[1]]$auc)), ci = num(as.numeric(a$r[[2]])[c(1, 3)])))
+# two curves + paired DeLong test
+a <- tm({
+  r1 <- roc(d$y, d$m1, levels = c(0, 1), quiet = TRUE); r2 <- roc(d$y, d$m2, levels = c(0, 1), quiet = TRUE)
+  roc.test(r1, r2, method = "delong")
+})
+put("roc2", a$t, list(z = num(a$r$statistic), p = num(a$r$p.value)))
+# glm, 20 predictors
+f20 <- as.formula(paste("y ~", paste(xs, collapse = " + ")))
+a <- tm(glm(f20, family = binomial, data = d))
+put("glm", a$t, list(coef = num(coef(a$r)), se = num(sqrt(diag(vcov(a$r)))), deviance = num(deviance(a$r))))
+# Kaplan-Meier, two groups
+a <- tm(survfit(Surv(time, event) ~ grp, data = d))
+put("km", a$t, list(median = num(summary(a$r)$table[, "median"])))
+# Cox, Efron, 4 covariates
+a <- tm(coxph(Surv(time, event) ~ x1 + x2 + x3 + grp, data = d, ties = "efron"))
+put("cox", a$t, list(coef = num(coef(a$r)), se = num(sqrt(diag(vcov(a$r)))), loglik = num(a$r$loglik[2])))
+# stepAIC backward, n = 1e4, 20 predictors
+d4 <- read.csv(file.path(dir, "bench_1e4.csv"))
+a <- tm(stepAIC(glm(f20, family = binomial, data = d4), direction = "backward", trace = 0))
+put("stepaic", a$t, list(terms = str(attr(terms(a$r), "term.labels")), aic = num(AIC(a$r))))
+# rms::validate, B = 200, bw = TRUE, n = 2000, 15 candidates
+d2 <- read.csv(file.path(dir, "bench_2000.csv"))
+f15 <- as.formula(paste("y ~", paste(xs[1:15], collapse = " + ")))
+set.seed(1)
+a <- tm({ fit <- lrm(f15, data = d2, x = TRUE, y = TRUE); validate(fit, B = 200, bw = TRUE) })
+v <- a$r
+put("validate", a$t, list(apparent_dxy = num(v["Dxy", "index.orig"]), corrected_dxy = num(v["Dxy", "index.corrected"])))
+
+writeLines(paste0("{", paste(sprintf("\"%s\":%s", names(out), unlist(out)), collapse = ",\n"), "}"),
+           file.path(dir, "r_results.json"))
