@@ -57,6 +57,10 @@ fn vis_v1_with_vasopressin_in_units_per_minute() {
     assert!(close(&component(&r, "norepinephrine")["points"], 20.0));
     assert_eq!(r["assumed"], Value::Array(vec![]));
     assert_eq!(r["missing"], Value::Array(vec![]));
+    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/json.md")).unwrap();
+    for key in r.as_object().unwrap().keys() {
+        assert!(doc.contains(&format!("`{key}")), "docs/json.md does not document `{key}`");
+    }
 
     // Text output: never a bare number.
     let d = tempfile::tempdir().unwrap();
@@ -301,6 +305,11 @@ fn scores_for_one_run_as_of_an_instant_with_provenance() {
         assert!(full[key]["components"].is_array() && full[key].get("total").is_some(), "{key}");
     }
     assert!(full["tips65"].is_object());
+    // docs/json.md documents every key printed.
+    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/json.md")).unwrap();
+    for key in full.as_object().unwrap().keys() {
+        assert!(doc.contains(&format!("`{key}")), "docs/json.md does not document `{key}`");
+    }
 
     // Text: grouped for the bedside, units and record counts.
     let o = ecmo(&["scores", "--db", "demo.db", "--run", &ids[0], "--at", "24"], d.path());
