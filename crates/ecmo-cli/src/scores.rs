@@ -228,7 +228,15 @@ impl Out {
 /// A window's label, saying when it is only partly observed at the as-of instant.
 fn window(start_h: f64, end_h: f64, at: Option<f64>) -> String {
     match at {
-        Some(h) if h < end_h => format!("[{}, {}) h, observed only up to +{} h", num(start_h), num(end_h), num(h)),
+        Some(h) if h < end_h => {
+            format!(
+                "[{}, {}) h, observed only up to {}{} h",
+                num(start_h),
+                num(end_h),
+                if h >= 0.0 { "+" } else { "" },
+                num(h)
+            )
+        }
         _ => format!("[{}, {}) h", num(start_h), num(end_h)),
     }
 }
@@ -254,12 +262,8 @@ pub fn render(record: &RunRecord, sc: &RunScores, tips: &Tips65FromRun, at: Opti
     );
     match at {
         Some(h) => {
-            let _ = writeln!(
-                o.s,
-                "As of {} h after flow start ({}): nothing recorded later was used.",
-                num(h),
-                t0.plus_hours(h)
-            );
+            let rel = if h >= 0.0 { format!("{} h after", num(h)) } else { format!("{} h before", num(-h)) };
+            let _ = writeln!(o.s, "As of {rel} flow start ({}): nothing recorded later was used.", t0.plus_hours(h));
         }
         None => {
             let _ = writeln!(o.s, "Complete record (every record of the run was used).");
