@@ -360,3 +360,56 @@ fn for_each_provenance(v: &Value, f: &mut dyn FnMut(&Value)) {
         _ => {}
     }
 }
+
+#[test]
+fn more_spec_worked_examples_through_the_cli() {
+    let cases: &[(&str, f64, Option<&str>)] = &[
+        // V2: Koponen variant adds 50 x levosimendan.
+        (
+            "vis --variant koponen2019 --dobutamine 5mcg/kg/min --epinephrine 0.05mcg/kg/min \
+             --norepinephrine 0.2mcg/kg/min --milrinone 0.375mcg/kg/min --vasopressin 0.04U/min --weight 80kg \
+             --levosimendan 0.1mcg/kg/min",
+            43.75,
+            None,
+        ),
+        // SV2, SV3.
+        (
+            "save --diagnosis other --age 68 --weight 85kg --bilirubin 40umol/L --creatinine 2.0mg/dL \
+             --ventilation-hours 36 --pip 28cmH2O --cardiac-arrest --dbp 35mmHg --pulse-pressure 15mmHg \
+             --bicarbonate 14mmol/L --chronic-renal-failure no --cns-dysfunction no",
+            -21.0,
+            Some("V"),
+        ),
+        (
+            "save --diagnosis refractory_vt_vf --age 52 --weight 65kg --liver-failure no --acute-renal-failure no \
+             --cns-dysfunction no --chronic-renal-failure --ventilation-hours 12 --pip 20cmH2O --cardiac-arrest \
+             --dbp 40mmHg --pulse-pressure 20mmHg --bicarbonate 15mmol/L",
+            -8.0,
+            Some("IV"),
+        ),
+        // E2, E3 (lactate 8.0 is in the 2-8 band).
+        (
+            "encourage --age 45 --sex female --bmi 22 --gcs 15 --creatinine 90umol/L --lactate 1.5mmol/L \
+             --prothrombin-activity 80%",
+            7.0,
+            Some("0-12"),
+        ),
+        (
+            "encourage --age 60 --sex female --bmi 25.0 --gcs 6 --creatinine 150umol/L --lactate 8.0mmol/L \
+             --prothrombin-activity 50%",
+            15.0,
+            Some("13-18"),
+        ),
+        // TiPS65 P1-P3.
+        ("tips65 --age 58 --call-to-arrival 22min --arrival-rhythm vf --ph 6.95", 3.0, Some("3")),
+        ("tips65 --age 70 --call-to-arrival 30min --arrival-rhythm pea --ph 7.05", 1.0, Some("1")),
+        ("tips65 --age 65 --call-to-arrival 25min --arrival-rhythm vf --ph 7.00", 3.0, Some("3")),
+    ];
+    for (args, total, class) in cases {
+        let r = score_json(args);
+        assert!(close(&r["total"], *total), "{args}: {r}");
+        if let Some(c) = class {
+            assert_eq!(r["class"], *c, "{args}: {r}");
+        }
+    }
+}
