@@ -106,7 +106,7 @@ pub fn run(args: Args) -> Result<()> {
                 out.write_all(&buf)?;
                 buf.clear();
             }
-            if rows % 1024 == 0 {
+            if rows.is_multiple_of(1024) {
                 bar.set_position(rows);
             }
         }

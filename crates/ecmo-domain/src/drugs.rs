@@ -244,11 +244,9 @@ pub enum DoseError {
     #[error("salt form {salt} applies to norepinephrine only, not {drug}", salt = salt.code())]
     SaltNotApplicable { drug: Drug, salt: Salt },
     #[error(
-        "{drug} {rate} {unit} is {canonical:.4} {} after conversion, above the possible maximum of {max} {}{hint}",
-        drug.canonical_unit(),
-        drug.canonical_unit()
+        "{drug} {rate} {unit} is {canonical:.4} {limit_unit} after conversion, above the possible maximum of {max} {limit_unit}{hint}"
     )]
-    Implausible { drug: Drug, rate: f64, unit: Unit, canonical: f64, max: f64, hint: &'static str },
+    Implausible { drug: Drug, rate: f64, unit: Unit, canonical: f64, max: f64, limit_unit: Unit, hint: &'static str },
 }
 
 /// A dose converted to its drug's canonical unit.
@@ -287,6 +285,7 @@ impl ChartedDose {
                             unit,
                             canonical: rate,
                             max: VASOPRESSIN_U_PER_KG_MIN_MAX,
+                            limit_unit: Unit::UnitsPerKgPerMin,
                             hint: "; was a U/min rate entered as U/kg/min?",
                         });
                     }
@@ -346,7 +345,15 @@ impl ChartedDose {
         };
         let max = drug.hard_max();
         if canonical > max {
-            return Err(DoseError::Implausible { drug, rate, unit, canonical, max, hint });
+            return Err(DoseError::Implausible {
+                drug,
+                rate,
+                unit,
+                canonical,
+                max,
+                limit_unit: drug.canonical_unit(),
+                hint,
+            });
         }
         Ok(NormalisedDose { canonical, unusual: canonical > drug.soft_max() })
     }
