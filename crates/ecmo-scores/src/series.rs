@@ -674,6 +674,7 @@ fn rrt_in(view: &RunView, a: Timestamp, b: Timestamp) -> bool {
 pub fn apache2_window(view: &RunView, w: Window, opts: &Options) -> ScoreResult {
     let t0 = view.flow_start();
     let (a, b) = w.bounds(t0);
+    let arf = rrt_in(view, a, b);
     let worst = |q: Quantity, rows: &'static [(f64, u8)]| {
         worst_by(window_obs(view, q, a, b), |o| crate::cmp::band(o.value, rows)).map(Measured::from_obs)
     };
@@ -726,7 +727,7 @@ pub fn apache2_window(view: &RunView, w: Window, opts: &Options) -> ScoreResult 
         sodium: worst(Quantity::Sodium, apache::SODIUM),
         potassium: worst(Quantity::Potassium, apache::POTASSIUM),
         creatinine: worst(Quantity::Creatinine, apache::CREATININE),
-        acute_renal_failure: Some(rrt_in(view, a, b)),
+        acute_renal_failure: Some(arf),
         haematocrit: worst(Quantity::Haematocrit, apache::HAEMATOCRIT),
         wbc: worst(Quantity::Wbc, apache::WBC),
         gcs: window_obs(view, Quantity::Gcs, a, b).min_by(|x, y| x.value.total_cmp(&y.value)).map(Measured::from_obs),
@@ -735,7 +736,12 @@ pub fn apache2_window(view: &RunView, w: Window, opts: &Options) -> ScoreResult 
         admission_type: Some(view.run().admission_type),
     };
     let mut r = apache2(&input, opts);
-    r.warnings.push("acute_renal_failure derived: renal replacement therapy running in the window".into());
+    if arf {
+        r.warnings.push(
+            "acute renal failure taken from renal replacement therapy running in the window (creatinine points doubled)"
+                .into(),
+        );
+    }
     r
 }
 

@@ -77,8 +77,11 @@ impl PfSample {
             c.time = p.time;
             c.source = p.source.clone();
         }
-        let support = self.support.map_or("unknown", RespSupport::code);
-        c.note(format!("PaO2/FiO2 on {support} support"))
+        match self.support.map(RespSupport::code) {
+            None => c.note("PaO2/FiO2; respiratory support not recorded"),
+            Some("none") => c.note("PaO2/FiO2 without respiratory support"),
+            Some(s) => c.note(format!("PaO2/FiO2 on {s}")),
+        }
     }
 }
 
