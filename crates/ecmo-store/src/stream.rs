@@ -21,9 +21,13 @@ use ecmo_domain::{
     Drug, Event, EventKind, InfusionChange, Observation, Patient, Quantity, Run, RunRecord, Salt, SupportKind,
     SupportPeriod, Timestamp, Unit,
 };
+mod fast;
+
 use std::collections::HashMap;
 use std::fs::File;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::path::Path;
+use std::sync::Arc;
 
 /// Why streaming stopped.
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +48,8 @@ struct Grouped {
     record: csv::ByteRecord,
     /// Column index of each expected column, in the file's column order.
     cols: Vec<Option<usize>>,
+    /// Fields of the header row.
+    width: usize,
     /// A row read but belonging to a later run.
     pending: bool,
     done: bool,
@@ -91,7 +97,8 @@ impl Grouped {
                 })));
             }
         }
-        Ok(Some(Grouped { file, reader, record: csv::ByteRecord::new(), cols, pending: false, done: false }))
+        let width = names.len();
+        Ok(Some(Grouped { file, reader, record: csv::ByteRecord::new(), cols, width, pending: false, done: false }))
     }
 
     /// Advance to the next row unless one is pending; false at the end.
@@ -114,6 +121,12 @@ impl Grouped {
             Err(source) => Err(StreamError::Csv { file: self.file.into(), source }),
         }
     }
+}
+
+impl Cells for Grouped {
+    fn file(&self) -> &'static str {
+        self.file
+    }
 
     fn cell(&self, i: usize) -> &str {
         self.cols[i].and_then(|c| self.record.get(c)).and_then(|b| std::str::from_utf8(b).ok()).unwrap_or("")
@@ -122,11 +135,19 @@ impl Grouped {
     fn line(&self) -> u64 {
         self.record.position().map(|p| p.line()).unwrap_or(0)
     }
+}
+
+/// The cells of one row, in the order of the expected columns.
+trait Cells {
+    fn file(&self) -> &'static str;
+    /// The (trimmed) cell of expected column `i`; empty when absent or not UTF-8.
+    fn cell(&self, i: usize) -> &str;
+    fn line(&self) -> u64;
 
     fn fail(&self, col: usize, columns: &[(&str, bool)], reason: impl Into<String>) -> StreamError {
         let value = self.cell(col);
         StreamError::Row(Box::new(RowError {
-            file: self.file.into(),
+            file: self.file().into(),
             line: self.line(),
             column: Some(columns[col].0.into()),
             value: (!value.is_empty()).then(|| value.to_string()),
@@ -140,14 +161,21 @@ impl Grouped {
 pub struct RegistryStream {
     patients: HashMap<String, Patient>,
     runs: Vec<Run>,
-    position: HashMap<String, usize>,
+    position: Arc<HashMap<String, usize>>,
     other_starts: HashMap<String, Vec<Timestamp>>,
     next: usize,
-    observations: Option<Grouped>,
+    observations: Option<Observations>,
     infusions: Option<Grouped>,
     support: Option<Grouped>,
     events: Option<Grouped>,
-    units: HashMap<String, Unit>,
+    codes: Codes,
+}
+
+/// observations.csv: parsed on worker threads, or by the sequential reader
+/// when its header is too wide for the fast path.
+enum Observations {
+    Fast(fast::Pipeline),
+    Csv(Grouped),
 }
 
 impl RegistryStream {
@@ -171,22 +199,41 @@ impl RegistryStream {
         let patients: HashMap<String, Patient> =
             head.batch.patients.into_iter().map(|l| (l.item.id.clone(), l.item)).collect();
         let runs: Vec<Run> = head.batch.runs.into_iter().map(|l| l.item).collect();
-        let position = runs.iter().enumerate().map(|(i, r)| (r.id.clone(), i)).collect();
+        let position: Arc<HashMap<String, usize>> =
+            Arc::new(runs.iter().enumerate().map(|(i, r)| (r.id.clone(), i)).collect());
         let mut other_starts: HashMap<String, Vec<Timestamp>> = HashMap::new();
         for r in &runs {
             other_starts.entry(r.patient_id.clone()).or_default().push(r.flow_start);
         }
+        let observations = match Grouped::open(dir, OBSERVATIONS, csv_format::OBSERVATION_COLUMNS)? {
+            None => None,
+            Some(g) if g.width > fast::MAX_FIELDS => Some(Observations::Csv(g)),
+            Some(g) => {
+                let start = g.reader.position().clone();
+                let file = File::open(dir.join(OBSERVATIONS))
+                    .map_err(|e| StreamError::Csv { file: OBSERVATIONS.into(), source: csv::Error::from(e) })?;
+                Some(Observations::Fast(fast::Pipeline::start(
+                    file,
+                    OBSERVATIONS,
+                    start.byte(),
+                    start.line(),
+                    g.cols,
+                    g.width,
+                    Arc::clone(&position),
+                )))
+            }
+        };
         Ok(RegistryStream {
             patients,
             runs,
             position,
             other_starts,
             next: 0,
-            observations: Grouped::open(dir, OBSERVATIONS, csv_format::OBSERVATION_COLUMNS)?,
+            observations,
             infusions: Grouped::open(dir, INFUSIONS, csv_format::INFUSION_COLUMNS)?,
             support: Grouped::open(dir, SUPPORT, csv_format::SUPPORT_COLUMNS)?,
             events: Grouped::open(dir, EVENTS, csv_format::EVENT_COLUMNS)?,
-            units: HashMap::new(),
+            codes: Codes::default(),
         })
     }
 
@@ -201,16 +248,12 @@ impl RegistryStream {
 
     /// Whether the rows of `g` now pending belong to run `idx`; errors when
     /// they belong to an earlier or unknown run (file not grouped).
-    fn belongs(position: &HashMap<String, usize>, g: &Grouped, idx: usize) -> Result<bool, StreamError> {
+    fn belongs(position: &HashMap<String, usize>, g: &impl Cells, idx: usize) -> Result<bool, StreamError> {
         let run = g.cell(0);
         match position.get(run) {
             Some(&p) if p == idx => Ok(true),
             Some(&p) if p > idx => Ok(false),
-            Some(_) => Err(g.fail(
-                0,
-                &[("run_id", true)],
-                "rows of this run are not grouped together in the order of runs.csv; sort the file by run in that order, or import the registry into a database (ecmo import) and derive features from there",
-            )),
+            Some(_) => Err(g.fail(0, &[("run_id", true)], NOT_GROUPED)),
             None => Err(g.fail(0, &[("run_id", true)], "no such run in runs.csv")),
         }
     }
@@ -237,15 +280,38 @@ impl RegistryStream {
             .copied()
             .filter(|t| *t != rec.run.flow_start)
             .collect();
-        if let Some(g) = self.observations.as_mut() {
-            while g.next_row()? && Self::belongs(&self.position, g, idx)? {
-                rec.observations.push(observation(g, &mut self.units)?);
-                g.pending = false;
+        match self.observations.as_mut() {
+            Some(Observations::Csv(g)) => {
+                while g.next_row()? && Self::belongs(&self.position, g, idx)? {
+                    rec.observations.push(observation(g, &mut self.codes)?);
+                    g.pending = false;
+                }
             }
+            Some(Observations::Fast(p)) => {
+                while let Some(seg) = p.peek() {
+                    match seg.kind {
+                        fast::Kind::Run(r) if r == idx => {}
+                        fast::Kind::Run(r) if r > idx => break,
+                        fast::Kind::Run(_) => return Err(segment_error(seg, NOT_GROUPED)),
+                        fast::Kind::Unknown => return Err(segment_error(seg, "no such run in runs.csv")),
+                        fast::Kind::Fatal => return Err(segment_error(seg, "")),
+                    }
+                    if rec.observations.is_empty() {
+                        rec.observations = std::mem::take(&mut seg.rows);
+                    } else {
+                        rec.observations.append(&mut seg.rows);
+                    }
+                    if let Some(e) = seg.error.take() {
+                        return Err(e);
+                    }
+                    p.pop();
+                }
+            }
+            None => {}
         }
         if let Some(g) = self.infusions.as_mut() {
             while g.next_row()? && Self::belongs(&self.position, g, idx)? {
-                rec.infusions.push(infusion(g, &mut self.units, weight)?);
+                rec.infusions.push(infusion(g, &mut self.codes, weight)?);
                 g.pending = false;
             }
         }
@@ -272,16 +338,22 @@ impl Iterator for RegistryStream {
     fn next(&mut self) -> Option<Self::Item> {
         if self.next >= self.runs.len() {
             // Rows left over belong to no run of runs.csv.
-            for g in
-                [&mut self.observations, &mut self.infusions, &mut self.support, &mut self.events].into_iter().flatten()
+            if let Some(Observations::Fast(p)) = self.observations.as_mut()
+                && let Some(seg) = p.peek()
+            {
+                return Some(Err(segment_error(seg, LEFT_OVER)));
+            }
+            let observations = match self.observations.as_mut() {
+                Some(Observations::Csv(g)) => Some(g),
+                _ => None,
+            };
+            for g in [observations, self.infusions.as_mut(), self.support.as_mut(), self.events.as_mut()]
+                .into_iter()
+                .flatten()
             {
                 match g.next_row() {
                     Ok(true) => {
-                        return Some(Err(g.fail(
-                            0,
-                            &[("run_id", true)],
-                            "no such run in runs.csv (or rows out of order)",
-                        )));
+                        return Some(Err(g.fail(0, &[("run_id", true)], LEFT_OVER)));
                     }
                     Ok(false) => {}
                     Err(e) => return Some(Err(e)),
@@ -295,9 +367,29 @@ impl Iterator for RegistryStream {
     }
 }
 
+const NOT_GROUPED: &str = "rows of this run are not grouped together in the order of runs.csv; sort the file by run in that order, or import the registry into a database (ecmo import) and derive features from there";
+const LEFT_OVER: &str = "no such run in runs.csv (or rows out of order)";
+
+/// The error at the first row of a segment (or the error it carries).
+fn segment_error(seg: &mut fast::Segment, reason: &str) -> StreamError {
+    if let Some(e) = seg.error.take()
+        && matches!(seg.kind, fast::Kind::Fatal)
+    {
+        return e;
+    }
+    StreamError::Row(Box::new(RowError {
+        file: OBSERVATIONS.into(),
+        line: seg.line,
+        column: Some("run_id".into()),
+        value: (!seg.run_id.is_empty()).then(|| seg.run_id.clone()),
+        reason: reason.into(),
+        record: None,
+    }))
+}
+
 const OBS: &[(&str, bool)] = csv_format::OBSERVATION_COLUMNS;
 
-fn time(g: &Grouped, col: usize, columns: &[(&str, bool)]) -> Result<Option<Timestamp>, StreamError> {
+fn time(g: &impl Cells, col: usize, columns: &[(&str, bool)]) -> Result<Option<Timestamp>, StreamError> {
     let s = g.cell(col);
     if s.is_empty() {
         return Ok(None);
@@ -305,11 +397,11 @@ fn time(g: &Grouped, col: usize, columns: &[(&str, bool)]) -> Result<Option<Time
     s.parse::<Timestamp>().map(Some).map_err(|e| g.fail(col, columns, e.to_string()))
 }
 
-fn required_time(g: &Grouped, col: usize, columns: &[(&str, bool)]) -> Result<Timestamp, StreamError> {
+fn required_time(g: &impl Cells, col: usize, columns: &[(&str, bool)]) -> Result<Timestamp, StreamError> {
     time(g, col, columns)?.ok_or_else(|| g.fail(col, columns, "required value is empty"))
 }
 
-fn number(g: &Grouped, col: usize, columns: &[(&str, bool)]) -> Result<Option<f64>, StreamError> {
+fn number(g: &impl Cells, col: usize, columns: &[(&str, bool)]) -> Result<Option<f64>, StreamError> {
     let s = g.cell(col);
     if s.is_empty() {
         return Ok(None);
@@ -320,31 +412,62 @@ fn number(g: &Grouped, col: usize, columns: &[(&str, bool)]) -> Result<Option<f6
     }
 }
 
-fn unit(
-    g: &Grouped,
-    col: usize,
-    columns: &[(&str, bool)],
-    cache: &mut HashMap<String, Unit>,
-) -> Result<Option<Unit>, StreamError> {
+fn unit(g: &impl Cells, col: usize, columns: &[(&str, bool)], codes: &mut Codes) -> Result<Option<Unit>, StreamError> {
     let s = g.cell(col);
     if s.is_empty() {
         return Ok(None);
     }
-    if let Some(u) = cache.get(s) {
+    if let Some(u) = codes.units.get(s.as_bytes()) {
         return Ok(Some(*u));
     }
     let u = s.parse::<Unit>().map_err(|e| g.fail(col, columns, e.to_string()))?;
-    cache.insert(s.to_string(), u);
+    codes.units.insert(s.as_bytes().into(), u);
     Ok(Some(u))
 }
 
-fn observation(g: &Grouped, units: &mut HashMap<String, Unit>) -> Result<Observation, StreamError> {
+/// Codes already resolved, keyed by the cell as written: the same cell always
+/// parses to the same value, so a hit is exactly what the parser would return.
+#[derive(Default)]
+pub(crate) struct Codes {
+    units: HashMap<Box<[u8]>, Unit, BuildHasherDefault<Fnv>>,
+    quantities: HashMap<Box<[u8]>, Quantity, BuildHasherDefault<Fnv>>,
+}
+
+/// FNV-1a: short keys, no attacker (the keys are the file's own unit and quantity codes).
+#[derive(Default)]
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        for &b in bytes {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+fn quantity(g: &impl Cells, codes: &mut Codes) -> Result<Quantity, StreamError> {
+    let s = g.cell(2);
+    if let Some(q) = codes.quantities.get(s.as_bytes()) {
+        return Ok(*q);
+    }
+    let q: Quantity = s.parse().map_err(|e: ecmo_domain::concepts::UnknownQuantity| g.fail(2, OBS, e.to_string()))?;
+    codes.quantities.insert(s.as_bytes().into(), q);
+    Ok(q)
+}
+
+fn observation(g: &impl Cells, codes: &mut Codes) -> Result<Observation, StreamError> {
     // Columns: run_id, time, quantity, value, unit, start.
     let t = required_time(g, 1, OBS)?;
-    let q: Quantity =
-        g.cell(2).parse().map_err(|e: ecmo_domain::concepts::UnknownQuantity| g.fail(2, OBS, e.to_string()))?;
+    let q = quantity(g, codes)?;
     let value = number(g, 3, OBS)?.ok_or_else(|| g.fail(3, OBS, "required value is empty"))?;
-    let u = unit(g, 4, OBS, units)?;
+    let u = unit(g, 4, OBS, codes)?;
     let checked = q.to_canonical(value, u).map_err(|e| {
         let col =
             if matches!(e, ecmo_domain::ValueError::OutOfRange { .. } | ecmo_domain::ValueError::NotInteger { .. }) {
@@ -378,16 +501,12 @@ fn observation(g: &Grouped, units: &mut HashMap<String, Unit>) -> Result<Observa
 
 const INF: &[(&str, bool)] = csv_format::INFUSION_COLUMNS;
 
-fn infusion(
-    g: &Grouped,
-    units: &mut HashMap<String, Unit>,
-    patient_weight: f64,
-) -> Result<InfusionChange, StreamError> {
+fn infusion(g: &impl Cells, codes: &mut Codes, patient_weight: f64) -> Result<InfusionChange, StreamError> {
     // Columns: run_id, time, drug, rate, unit, salt, concentration, concentration_unit, dosing_weight_kg.
     let t = required_time(g, 1, INF)?;
     let drug: Drug = g.cell(2).parse().map_err(|e: ecmo_domain::drugs::UnknownDrug| g.fail(2, INF, e.to_string()))?;
     let rate = number(g, 3, INF)?.ok_or_else(|| g.fail(3, INF, "required value is empty"))?;
-    let u = unit(g, 4, INF, units)?.ok_or_else(|| g.fail(4, INF, "required value is empty"))?;
+    let u = unit(g, 4, INF, codes)?.ok_or_else(|| g.fail(4, INF, "required value is empty"))?;
     let salt: Salt = g.cell(5).parse().map_err(|e: ecmo_domain::drugs::UnknownSalt| g.fail(5, INF, e.to_string()))?;
     let concentration = match (number(g, 6, INF)?, g.cell(7)) {
         (None, "") => None,
@@ -424,7 +543,7 @@ fn infusion(
 
 const SUP: &[(&str, bool)] = csv_format::SUPPORT_COLUMNS;
 
-fn support(g: &Grouped) -> Result<SupportPeriod, StreamError> {
+fn support(g: &impl Cells) -> Result<SupportPeriod, StreamError> {
     let kind: SupportKind = g.cell(1).parse().map_err(|e: String| g.fail(1, SUP, e))?;
     let start = required_time(g, 2, SUP)?;
     let stop = time(g, 3, SUP)?;
@@ -436,7 +555,7 @@ fn support(g: &Grouped) -> Result<SupportPeriod, StreamError> {
 
 const EV: &[(&str, bool)] = csv_format::EVENT_COLUMNS;
 
-fn event(g: &Grouped) -> Result<Event, StreamError> {
+fn event(g: &impl Cells) -> Result<Event, StreamError> {
     let t = required_time(g, 1, EV)?;
     let kind: EventKind = g.cell(2).parse().map_err(|e: String| g.fail(2, EV, e))?;
     let value = number(g, 3, EV)?;

@@ -57,3 +57,39 @@ fn ungrouped_files_are_reported_with_the_line() {
         other => panic!("{other}"),
     }
 }
+
+#[test]
+fn quoted_and_crlf_observations_read_like_plain_ones() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("patients.csv"), "patient_id,sex,age_years,weight_kg\nP1,female,61,70\n").unwrap();
+    std::fs::write(
+        d.path().join("runs.csv"),
+        "run_id,patient_id,mode,etiology,flow_start,arrest\nR1,P1,va,ami_cs,2020-01-01 10:00,none\n",
+    )
+    .unwrap();
+    let plain =
+        "run_id,time,quantity,value,unit\nR1,2020-01-01 10:00,map,60,mmHg\nR1,2020-01-01 11:00, lactate ,4.5,mg/dL\n";
+    std::fs::write(d.path().join("observations.csv"), plain).unwrap();
+    let a: Vec<_> = RegistryStream::open(d.path()).unwrap().map(|r| r.unwrap().observations).collect();
+    let quoted = "run_id,time,quantity,value,unit\r\n\"R1\",\"2020-01-01 10:00\",map,60,\"mmHg\"\r\n\r\nR1,2020-01-01 11:00,\"lactate\",4.5,mg/dL\r\n";
+    std::fs::write(d.path().join("observations.csv"), quoted).unwrap();
+    let b: Vec<_> = RegistryStream::open(d.path()).unwrap().map(|r| r.unwrap().observations).collect();
+    assert_eq!(a, b);
+    assert_eq!(a[0].len(), 2);
+    // A bad value is reported with its line, on either path.
+    std::fs::write(
+        d.path().join("observations.csv"),
+        format!("{}R1,2020-01-01 12:00,map,999,mmHg\n", quoted.replace('\r', "")),
+    )
+    .unwrap();
+    match RegistryStream::open(d.path()).unwrap().find_map(Result::err).unwrap() {
+        StreamError::Row(e) => assert_eq!((e.line, e.column.as_deref()), (5, Some("value"))),
+        other => panic!("{other}"),
+    }
+    std::fs::write(d.path().join("observations.csv"), format!("{plain}R1,2020-01-01 12:00,map,999,mmHg\nR9,x,y,z,w\n"))
+        .unwrap();
+    match RegistryStream::open(d.path()).unwrap().find_map(Result::err).unwrap() {
+        StreamError::Row(e) => assert_eq!((e.line, e.column.as_deref()), (4, Some("value"))),
+        other => panic!("{other}"),
+    }
+}
