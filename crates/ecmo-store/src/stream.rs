@@ -428,9 +428,32 @@ fn unit(g: &impl Cells, col: usize, columns: &[(&str, bool)], codes: &mut Codes)
 /// Codes already resolved, keyed by the cell as written: the same cell always
 /// parses to the same value, so a hit is exactly what the parser would return.
 #[derive(Default)]
-pub(crate) struct Codes {
+struct Codes {
     units: HashMap<Box<[u8]>, Unit, BuildHasherDefault<Fnv>>,
     quantities: HashMap<Box<[u8]>, Quantity, BuildHasherDefault<Fnv>>,
+    /// The last date-time cell parsed (rows come in runs of one time) and its value.
+    last_time: ([u8; 24], usize, i64),
+}
+
+/// A required date-time through the one-entry cache of `codes`.
+fn cached_time(
+    g: &impl Cells,
+    col: usize,
+    columns: &[(&str, bool)],
+    codes: &mut Codes,
+) -> Result<Timestamp, StreamError> {
+    let s = g.cell(col).as_bytes();
+    let (buf, len, t) = &codes.last_time;
+    if *len > 0 && &buf[..*len] == s {
+        return Ok(Timestamp(*t));
+    }
+    let t = required_time(g, col, columns)?;
+    if s.len() <= 24 {
+        codes.last_time.0[..s.len()].copy_from_slice(s);
+        codes.last_time.1 = s.len();
+        codes.last_time.2 = t.0;
+    }
+    Ok(t)
 }
 
 /// FNV-1a: short keys, no attacker (the keys are the file's own unit and quantity codes).
@@ -464,7 +487,7 @@ fn quantity(g: &impl Cells, codes: &mut Codes) -> Result<Quantity, StreamError> 
 
 fn observation(g: &impl Cells, codes: &mut Codes) -> Result<Observation, StreamError> {
     // Columns: run_id, time, quantity, value, unit, start.
-    let t = required_time(g, 1, OBS)?;
+    let t = cached_time(g, 1, OBS, codes)?;
     let q = quantity(g, codes)?;
     let value = number(g, 3, OBS)?.ok_or_else(|| g.fail(3, OBS, "required value is empty"))?;
     let u = unit(g, 4, OBS, codes)?;

@@ -76,6 +76,11 @@ fn quoted_and_crlf_observations_read_like_plain_ones() {
     let b: Vec<_> = RegistryStream::open(d.path()).unwrap().map(|r| r.unwrap().observations).collect();
     assert_eq!(a, b);
     assert_eq!(a[0].len(), 2);
+    // No final newline; blank lines.
+    std::fs::write(d.path().join("observations.csv"), format!("{}\n\n{}", &plain[..64], plain[64..].trim_end()))
+        .unwrap();
+    let c: Vec<_> = RegistryStream::open(d.path()).unwrap().map(|r| r.unwrap().observations).collect();
+    assert_eq!(a, c);
     // A bad value is reported with its line, on either path.
     std::fs::write(
         d.path().join("observations.csv"),

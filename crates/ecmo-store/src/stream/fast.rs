@@ -215,7 +215,7 @@ fn record_boundary(buf: &[u8]) -> usize {
 struct Row<'a> {
     shared: &'a Shared,
     line: u64,
-    fields: [&'a [u8]; MAX_FIELDS],
+    fields: [&'a str; MAX_FIELDS],
     n: usize,
 }
 
@@ -225,7 +225,7 @@ impl Cells for Row<'_> {
     }
 
     fn cell(&self, i: usize) -> &str {
-        self.shared.cols[i].filter(|&c| c < self.n).and_then(|c| std::str::from_utf8(self.fields[c]).ok()).unwrap_or("")
+        self.shared.cols[i].filter(|&c| c < self.n).map_or("", |c| self.fields[c])
     }
 
     fn line(&self) -> u64 {
@@ -289,52 +289,78 @@ impl Segments<'_> {
 }
 
 fn parse_block(shared: &Shared, data: &[u8], first_line: u64, codes: &mut Codes) -> Vec<Segment> {
+    // A block of valid UTF-8 split at ASCII bytes gives valid UTF-8 cells: validated once here.
+    let plain = !data.contains(&b'"')
+        && (!data.contains(&b'\r')
+            || data.iter().enumerate().all(|(i, &b)| b != b'\r' || data.get(i + 1) == Some(&b'\n')));
+    let Some(text) = std::str::from_utf8(data).ok().filter(|_| plain) else {
+        return parse_with_csv(shared, data, first_line, codes);
+    };
     let mut segs = Segments { shared, out: Vec::new() };
-    let plain =
-        !data.contains(&b'"') && data.iter().enumerate().all(|(i, &b)| b != b'\r' || data.get(i + 1) == Some(&b'\n'));
-    if !plain {
-        // Quoted fields (possibly over several lines) or bare CR terminators: the csv crate.
-        let mut reader =
-            csv::ReaderBuilder::new().has_headers(false).flexible(true).trim(csv::Trim::All).from_reader(data);
-        let mut record = csv::ByteRecord::new();
-        loop {
-            match reader.read_byte_record(&mut record) {
-                Ok(true) => {}
-                Ok(false) => break,
-                Err(source) => {
-                    segs.out.push(Segment {
-                        kind: Kind::Fatal,
-                        run_id: String::new(),
-                        line: 0,
-                        rows: Vec::new(),
-                        error: Some(StreamError::Csv { file: shared.file.into(), source }),
-                    });
+    // One pass over the bytes: ',' ends a field, '\n' a record (both ASCII, so the
+    // slices of `text` at them are char boundaries).
+    let bytes = text.as_bytes();
+    let mut row = Row { shared, line: first_line, fields: [""; MAX_FIELDS], n: 0 };
+    let mut field_start = 0;
+    let mut line_start = 0;
+    let mut i = 0;
+    while i <= bytes.len() {
+        let b = bytes.get(i).copied().unwrap_or(b'\n');
+        if b == b',' {
+            if row.n < MAX_FIELDS {
+                row.fields[row.n] = text[field_start..i].trim_ascii();
+            }
+            row.n += 1;
+            field_start = i + 1;
+        } else if b == b'\n' {
+            let end = if i > line_start && bytes[i - 1] == b'\r' { i - 1 } else { i };
+            let last_line = i == bytes.len();
+            if end > line_start {
+                if row.n < MAX_FIELDS {
+                    row.fields[row.n] = text[field_start.min(end)..end].trim_ascii();
+                }
+                row.n += 1;
+                if !segs.row(&row, codes) {
                     break;
                 }
+            } else if last_line {
+                break;
             }
-            let line = first_line + record.position().map_or(1, |p| p.line()) - 1;
-            let mut row = Row { shared, line, fields: [&[]; MAX_FIELDS], n: record.len() };
-            for (slot, f) in row.fields.iter_mut().zip(record.iter()) {
-                *slot = f;
-            }
-            if !segs.row(&row, codes) {
+            row.n = 0;
+            row.line += 1;
+            field_start = i + 1;
+            line_start = i + 1;
+        }
+        i += 1;
+    }
+    segs.out
+}
+
+/// Quoted fields (possibly over several lines), bare CR terminators or bytes that are
+/// not UTF-8 (such a cell reads as empty, as in the sequential reader): the csv crate.
+fn parse_with_csv(shared: &Shared, data: &[u8], first_line: u64, codes: &mut Codes) -> Vec<Segment> {
+    let mut segs = Segments { shared, out: Vec::new() };
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).trim(csv::Trim::All).from_reader(data);
+    let mut record = csv::ByteRecord::new();
+    loop {
+        match reader.read_byte_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(source) => {
+                segs.out.push(Segment {
+                    kind: Kind::Fatal,
+                    run_id: String::new(),
+                    line: 0,
+                    rows: Vec::new(),
+                    error: Some(StreamError::Csv { file: shared.file.into(), source }),
+                });
                 break;
             }
         }
-        return segs.out;
-    }
-    for (this, raw) in (first_line..).zip(data.split_inclusive(|&b| b == b'\n')) {
-        let mut l = raw.strip_suffix(b"\n").unwrap_or(raw);
-        l = l.strip_suffix(b"\r").unwrap_or(l);
-        if l.is_empty() {
-            continue;
-        }
-        let mut row = Row { shared, line: this, fields: [&[]; MAX_FIELDS], n: 0 };
-        for f in l.split(|&b| b == b',') {
-            if row.n < MAX_FIELDS {
-                row.fields[row.n] = f.trim_ascii();
-            }
-            row.n += 1;
+        let line = first_line + record.position().map_or(1, |p| p.line()) - 1;
+        let mut row = Row { shared, line, fields: [""; MAX_FIELDS], n: record.len() };
+        for (slot, f) in row.fields.iter_mut().zip(record.iter()) {
+            *slot = std::str::from_utf8(f).unwrap_or("");
         }
         if !segs.row(&row, codes) {
             break;
