@@ -269,7 +269,13 @@ impl Segments<'_> {
                 None => Kind::Unknown,
             };
             let unknown = matches!(kind, Kind::Unknown);
-            self.out.push(Segment { kind, run_id: run.to_string(), line: row.line, rows: Vec::with_capacity(1024), error: None });
+            self.out.push(Segment {
+                kind,
+                run_id: run.to_string(),
+                line: row.line,
+                rows: Vec::with_capacity(1024),
+                error: None,
+            });
             if unknown {
                 return false;
             }
