@@ -63,6 +63,16 @@ impl Rng {
     }
 }
 
+thread_local! {
+    static IN_WORKER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether the current thread is a [`parallel_replicates`] worker (nested code should then
+/// stay single-threaded rather than oversubscribe the cores).
+pub(crate) fn in_worker() -> bool {
+    IN_WORKER.with(|c| c.get())
+}
+
 /// Run `f(replicate_index, rng)` for `b` replicates on all available cores; results come
 /// back in replicate order and do not depend on the number of threads.
 pub fn parallel_replicates<T: Send, F: Fn(usize, &mut Rng) -> T + Sync>(b: usize, seed: u64, f: F) -> Vec<T> {
@@ -76,6 +86,7 @@ pub fn parallel_replicates<T: Send, F: Fn(usize, &mut Rng) -> T + Sync>(b: usize
         let handles: Vec<_> = (0..threads)
             .map(|t| {
                 s.spawn(move || {
+                    IN_WORKER.with(|c| c.set(true));
                     let lo = (t * chunk).min(b);
                     let hi = ((t + 1) * chunk).min(b);
                     (lo..hi).map(|k| f(k, &mut Rng::stream(seed, k as u64))).collect::<Vec<T>>()

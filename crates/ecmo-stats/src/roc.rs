@@ -4,7 +4,7 @@
 //! algorithm (Sun & Xu 2014), DeLong CIs, paired and unpaired DeLong tests, and stratified
 //! bootstrap CIs (seeded, O(n) per replicate via pre-ranked values).
 
-use crate::describe::{quantile_type7, quantile_type7_sorted};
+use crate::describe::quantile_type7_sorted;
 use crate::dist::{p_two_sided_normal, p_two_sided_t, pnorm, pt, qnorm};
 use crate::error::{Result, StatsError};
 use crate::htest::Alternative;
@@ -94,11 +94,6 @@ pub struct Roc {
     pub placements_controls: Vec<f64>,
 }
 
-/// R's `median`.
-fn median(x: &[f64]) -> f64 {
-    quantile_type7(x, 0.5)
-}
-
 /// For each value in `query`, (number of `sorted` values < q, number == q).
 fn count_below_equal(sorted: &[f64], q: f64) -> (usize, usize) {
     let lo = sorted.partition_point(|v| *v < q);
@@ -107,36 +102,48 @@ fn count_below_equal(sorted: &[f64], q: f64) -> (usize, usize) {
 }
 
 /// DeLong placements: (V10 per case, V01 per control, AUC).
-fn placements(cases: &[f64], controls: &[f64], dir: RocDirection) -> (Vec<f64>, Vec<f64>, f64) {
-    let mut sc = controls.to_vec();
-    sc.sort_by(f64::total_cmp);
-    let mut sx = cases.to_vec();
-    sx.sort_by(f64::total_cmp);
+/// `sx`, `sc`: cases and controls sorted. The two placement vectors are computed on two
+/// threads for large inputs (same values, same order).
+fn placements(cases: &[f64], controls: &[f64], sx: &[f64], sc: &[f64], dir: RocDirection) -> (Vec<f64>, Vec<f64>, f64) {
     let (m, n) = (controls.len() as f64, cases.len() as f64);
-    let v10: Vec<f64> = cases
-        .iter()
-        .map(|&c| {
-            let (below, eq) = count_below_equal(&sc, c);
-            let above = sc.len() - below - eq;
-            let win = match dir {
-                RocDirection::ControlsLower => below,
-                RocDirection::ControlsHigher => above,
-            };
-            (win as f64 + 0.5 * eq as f64) / m
+    let v10 = || -> Vec<f64> {
+        cases
+            .iter()
+            .map(|&c| {
+                let (below, eq) = count_below_equal(sc, c);
+                let above = sc.len() - below - eq;
+                let win = match dir {
+                    RocDirection::ControlsLower => below,
+                    RocDirection::ControlsHigher => above,
+                };
+                (win as f64 + 0.5 * eq as f64) / m
+            })
+            .collect()
+    };
+    let v01 = || -> Vec<f64> {
+        controls
+            .iter()
+            .map(|&c| {
+                let (below, eq) = count_below_equal(sx, c);
+                let above = sx.len() - below - eq;
+                let win = match dir {
+                    RocDirection::ControlsLower => above,
+                    RocDirection::ControlsHigher => below,
+                };
+                (win as f64 + 0.5 * eq as f64) / n
+            })
+            .collect()
+    };
+    let (v10, v01) = if cases.len() + controls.len() >= 100_000 {
+        std::thread::scope(|s| {
+            let h = s.spawn(v01);
+            let a = v10();
+            let b = h.join().unwrap_or_else(|_| v01());
+            (a, b)
         })
-        .collect();
-    let v01: Vec<f64> = controls
-        .iter()
-        .map(|&c| {
-            let (below, eq) = count_below_equal(&sx, c);
-            let above = sx.len() - below - eq;
-            let win = match dir {
-                RocDirection::ControlsLower => above,
-                RocDirection::ControlsHigher => below,
-            };
-            (win as f64 + 0.5 * eq as f64) / n
-        })
-        .collect();
+    } else {
+        (v10(), v01())
+    };
     let auc = v10.iter().sum::<f64>() / n;
     (v10, v01, auc)
 }
@@ -174,14 +181,23 @@ pub fn roc_from_groups(cases: &[f64], controls: &[f64], direction: Option<RocDir
     if cases.iter().chain(controls).any(|v| v.is_nan()) {
         return Err(StatsError::InvalidInput("missing predictor values".into()));
     }
+    // sort each group once; medians, placements and coordinates all use these
+    let mut sx = cases.to_vec();
+    sx.sort_unstable_by(f64::total_cmp);
+    let mut sc = controls.to_vec();
+    sc.sort_unstable_by(f64::total_cmp);
     let dir = direction.unwrap_or_else(|| {
-        if median(controls) <= median(cases) { RocDirection::ControlsLower } else { RocDirection::ControlsHigher }
+        if quantile_type7_sorted(&sc, 0.5) <= quantile_type7_sorted(&sx, 0.5) {
+            RocDirection::ControlsLower
+        } else {
+            RocDirection::ControlsHigher
+        }
     });
-    let (v10, v01, auc) = placements(cases, controls, dir);
+    let (v10, v01, auc) = placements(cases, controls, &sx, &sc, dir);
     let variance = sample_var(&v10) / cases.len() as f64 + sample_var(&v01) / controls.len() as f64;
     let se = variance.sqrt();
     let (ci_low, ci_high) = delong_ci(auc, se, 0.95);
-    let coords = roc_coords(cases, controls, dir);
+    let coords = roc_coords(&sx, &sc, dir);
     let best_youden = best_points(&coords, |c| c.sensitivity + c.specificity, true);
     let best_closest_topleft =
         best_points(&coords, |c| (1.0 - c.sensitivity).powi(2) + (1.0 - c.specificity).powi(2), false);
@@ -220,11 +236,24 @@ fn best_points(coords: &[Coord], crit: impl Fn(&Coord) -> f64, maximise: bool) -
     coords.iter().zip(&vals).filter(|(_, v)| **v == best).map(|(c, _)| *c).collect()
 }
 
-/// All coordinates in pROC's order (increasing thresholds for `<`, decreasing for `>`).
-fn roc_coords(cases: &[f64], controls: &[f64], dir: RocDirection) -> Vec<Coord> {
-    let mut all: Vec<f64> = cases.iter().chain(controls).copied().collect();
-    all.sort_by(f64::total_cmp);
-    all.dedup();
+/// All coordinates in pROC's order (increasing thresholds for `<`, decreasing for `>`);
+/// `sx`, `sc`: cases and controls sorted.
+fn roc_coords(sx: &[f64], sc: &[f64], dir: RocDirection) -> Vec<Coord> {
+    // distinct values: merge of the two sorted groups
+    let mut all: Vec<f64> = Vec::with_capacity(sx.len() + sc.len());
+    let (mut i, mut j) = (0, 0);
+    while i < sx.len() || j < sc.len() {
+        let v = if j >= sc.len() || (i < sx.len() && sx[i].total_cmp(&sc[j]).is_le()) {
+            i += 1;
+            sx[i - 1]
+        } else {
+            j += 1;
+            sc[j - 1]
+        };
+        if all.last() != Some(&v) {
+            all.push(v);
+        }
+    }
     let mut thr = Vec::with_capacity(all.len() + 1);
     thr.push(f64::NEG_INFINITY);
     for w in all.windows(2) {
@@ -234,11 +263,7 @@ fn roc_coords(cases: &[f64], controls: &[f64], dir: RocDirection) -> Vec<Coord> 
     if all.len() == 1 {
         thr = vec![f64::NEG_INFINITY, f64::INFINITY];
     }
-    let mut sc = controls.to_vec();
-    sc.sort_by(f64::total_cmp);
-    let mut sx = cases.to_vec();
-    sx.sort_by(f64::total_cmp);
-    let (np, nn) = (cases.len() as f64, controls.len() as f64);
+    let (np, nn) = (sx.len() as f64, sc.len() as f64);
     let mut out: Vec<Coord> = thr
         .iter()
         .map(|&t| {

@@ -96,32 +96,43 @@ pub struct StepResult {
     pub tables: Vec<StepTable>,
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 struct QuickFit {
     deviance: f64,
     n_coef: usize,
+    coef: Vec<f64>,
 }
 
-fn quick_fit(full: &Design, y: &[f64], terms: &[String]) -> Result<QuickFit> {
+/// One candidate fit; `start` warm-starts IRLS from nearby coefficients (the optimum is the
+/// same, the path shorter; deviances agree with a cold start far below the 1e-10 tolerance).
+fn quick_fit(full: &Design, y: &[f64], terms: &[String], start: Option<&[f64]>) -> Result<QuickFit> {
     let t: Vec<&str> = terms.iter().map(|s| s.as_str()).collect();
     let d = full.subset(&t)?;
-    let f = irls_logistic(&d.x, d.n, d.p, y, None, None, &GlmControl::default())?;
-    Ok(QuickFit { deviance: f.deviance, n_coef: d.p })
+    let mut f = irls_logistic(&d.x, d.n, d.p, y, None, start, &GlmControl::default());
+    // a warm start that does not converge cleanly (or stalls on fitted 0/1 probabilities)
+    // is discarded: refit from glm's default start
+    if start.is_some() && !f.as_ref().is_ok_and(|f| f.converged && !f.fitted_0_or_1) {
+        f = irls_logistic(&d.x, d.n, d.p, y, None, None, &GlmControl::default());
+    }
+    let f = f?;
+    Ok(QuickFit { deviance: f.deviance, n_coef: d.p, coef: f.coef })
 }
 
-/// Fit many candidate models, on all available cores.
-fn fit_all(full: &Design, y: &[f64], models: &[Vec<String>]) -> Vec<Result<QuickFit>> {
-    let threads = std::thread::available_parallelism().map(|v| v.get()).unwrap_or(1);
+/// Fit many candidate models (each with an optional warm start), on all available cores
+/// unless already inside a parallel bootstrap worker.
+fn fit_all(full: &Design, y: &[f64], models: &[(Vec<String>, Option<Vec<f64>>)]) -> Vec<Result<QuickFit>> {
+    let threads =
+        if crate::rng::in_worker() { 1 } else { std::thread::available_parallelism().map(|v| v.get()).unwrap_or(1) };
     let work = full.n * full.p * full.p * models.len();
+    let one = |m: &(Vec<String>, Option<Vec<f64>>)| quick_fit(full, y, &m.0, m.1.as_deref());
     if threads <= 1 || models.len() < 2 || work < 2_000_000 {
-        return models.iter().map(|m| quick_fit(full, y, m)).collect();
+        return models.iter().map(one).collect();
     }
     let chunk = models.len().div_ceil(threads);
+    let one = &one;
     std::thread::scope(|s| {
-        let handles: Vec<_> = models
-            .chunks(chunk)
-            .map(|c| s.spawn(move || c.iter().map(|m| quick_fit(full, y, m)).collect::<Vec<_>>()))
-            .collect();
+        let handles: Vec<_> =
+            models.chunks(chunk).map(|c| s.spawn(move || c.iter().map(one).collect::<Vec<_>>())).collect();
         handles
             .into_iter()
             .flat_map(|h| {
@@ -129,6 +140,41 @@ fn fit_all(full: &Design, y: &[f64], models: &[Vec<String>]) -> Vec<Result<Quick
             })
             .collect()
     })
+}
+
+/// Warm start for a candidate model: the current coefficients without the dropped term's
+/// columns, or with zeros for the added term's columns (design column order: intercept,
+/// then terms in model order).
+fn warm_start(full: &Design, current: &[String], coef: &[f64], change: &str, term: &str) -> Option<Vec<f64>> {
+    let width = |t: &str| full.terms.iter().find(|x| x.name == t).map(|x| x.columns.len());
+    let mut out = Vec::with_capacity(coef.len() + 4);
+    let mut pos = usize::from(full.intercept);
+    out.extend_from_slice(coef.get(..pos)?);
+    let mut shift = 0.0;
+    for t in current {
+        let w = width(t)?;
+        if change == "drop" && t == term {
+            // keep the mean linear predictor: the intercept absorbs the dropped term's mean
+            let cols = &full.terms.iter().find(|x| x.name == t.as_str())?.columns;
+            for (&c, b) in cols.iter().zip(coef.get(pos..pos + w)?) {
+                let mean = (0..full.n).map(|i| full.x[i * full.p + c]).sum::<f64>() / full.n as f64;
+                shift += b * mean;
+            }
+        } else {
+            out.extend_from_slice(coef.get(pos..pos + w)?);
+        }
+        pos += w;
+    }
+    if full.intercept {
+        out[0] += shift;
+    }
+    if pos != coef.len() {
+        return None;
+    }
+    if change == "add" {
+        out.extend(std::iter::repeat_n(0.0, width(term)?));
+    }
+    Some(out)
 }
 
 fn term_df(full: &Design, term: &str) -> f64 {
@@ -160,9 +206,10 @@ pub fn step_aic(
     };
     let n = full.n as f64;
     let mut current: Vec<String> = start.iter().map(|s| s.to_string()).collect();
-    let cur = quick_fit(full, y, &current)?;
+    let cur = quick_fit(full, y, &current, None)?;
     let mut cur_dev = cur.deviance;
     let mut cur_p = cur.n_coef;
+    let mut cur_coef = cur.coef;
     let mut aic = cur_dev + k * cur_p as f64;
     let mut path = vec![PathRow {
         step: String::new(),
@@ -196,8 +243,9 @@ pub fn step_aic(
                 cands.push((t.clone(), "add".into(), m));
             }
         }
-        let models: Vec<Vec<String>> = cands.iter().map(|c| c.2.clone()).collect();
-        let fits = fit_all(full, y, &models);
+        let models: Vec<(Vec<String>, Option<Vec<f64>>)> =
+            cands.iter().map(|c| (c.2.clone(), warm_start(full, &current, &cur_coef, &c.1, &c.0))).collect();
+        let fits: Vec<QuickFit> = fit_all(full, y, &models).into_iter().collect::<Result<_>>()?;
         let mut rows = vec![Candidate {
             term: "<none>".into(),
             change: "none".into(),
@@ -207,8 +255,7 @@ pub fn step_aic(
             lrt: None,
             p: None,
         }];
-        for ((t, change, _), f) in cands.iter().zip(fits) {
-            let f = f?;
+        for ((t, change, _), f) in cands.iter().zip(&fits) {
             let df = term_df(full, t);
             let lrt = if change == "drop" { f.deviance - cur_dev } else { cur_dev - f.deviance };
             rows.push(Candidate {
@@ -240,7 +287,7 @@ pub fn step_aic(
         }
         let chosen = rows[best].clone();
         let new_terms = cands[best - 1].2.clone();
-        let f = quick_fit(full, y, &new_terms)?;
+        let f = fits[best - 1].clone();
         let new_aic = f.deviance + k * f.n_coef as f64;
         let sign = if chosen.change == "drop" { "-" } else { "+" };
         table.action = format!("{sign} {}", chosen.term);
@@ -259,6 +306,7 @@ pub fn step_aic(
         current = new_terms;
         cur_dev = f.deviance;
         cur_p = f.n_coef;
+        cur_coef = f.coef;
         aic = new_aic;
     }
     let t: Vec<&str> = current.iter().map(|s| s.as_str()).collect();
@@ -347,8 +395,8 @@ pub fn backward_pvalue(
                 }
             }
             PCriterion::Lrt => {
-                let models: Vec<Vec<String>> =
-                    removable.iter().map(|t| current.iter().filter(|x| *x != t).cloned().collect()).collect();
+                let models: Vec<(Vec<String>, Option<Vec<f64>>)> =
+                    removable.iter().map(|t| (current.iter().filter(|x| *x != t).cloned().collect(), None)).collect();
                 let fits = fit_all(full, y, &models);
                 for (t, f) in removable.iter().zip(fits) {
                     let f = f?;

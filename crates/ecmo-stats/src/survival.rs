@@ -468,40 +468,94 @@ pub struct CoxModel {
     pub baseline_cumhaz: Vec<(f64, f64)>,
 }
 
-struct CoxData<'a> {
-    x: &'a [f64],
+/// Cox data permuted once into time-descending order (contiguous rows, so each Newton
+/// iteration is a single sequential pass), with reusable work buffers.
+struct CoxData {
+    x: Vec<f64>, // n x p, rows in time-descending order
     p: usize,
-    order: Vec<usize>, // by time descending
-    time: &'a [f64],
-    event: &'a [bool],
+    time: Vec<f64>,
+    event: Vec<bool>,
+    eta: Vec<f64>,
+    risk: Vec<f64>,
+    s1: Vec<f64>,
+    s2: Vec<f64>,
+    d1: Vec<f64>,
+    d2: Vec<f64>,
+    a: Vec<f64>,
+}
+
+impl CoxData {
+    fn new(xc: &[f64], p: usize, order: &[usize], time: &[f64], event: &[bool]) -> CoxData {
+        let n = order.len();
+        let mut x = Vec::with_capacity(n * p);
+        for &r in order {
+            x.extend_from_slice(&xc[r * p..(r + 1) * p]);
+        }
+        CoxData {
+            x,
+            p,
+            time: order.iter().map(|&r| time[r]).collect(),
+            event: order.iter().map(|&r| event[r]).collect(),
+            eta: vec![0.0; n],
+            risk: vec![0.0; n],
+            s1: vec![0.0; p],
+            s2: vec![0.0; p * p],
+            d1: vec![0.0; p],
+            d2: vec![0.0; p * p],
+            a: vec![0.0; p],
+        }
+    }
+
+    /// eta = x beta and exp(eta) for every row (both cores for large n; same values).
+    fn linear_predictor(&mut self, beta: &[f64]) {
+        let p = self.p;
+        let n = self.time.len();
+        let fill = |x: &[f64], eta: &mut [f64], risk: &mut [f64]| {
+            for ((xr, e), r) in x.chunks_exact(p).zip(eta.iter_mut()).zip(risk.iter_mut()) {
+                let v: f64 = xr.iter().zip(beta).map(|(a, b)| a * b).sum();
+                *e = v;
+                *r = v.exp();
+            }
+        };
+        let threads = std::thread::available_parallelism().map(|v| v.get()).unwrap_or(1).min(2);
+        if threads < 2 || n < 50_000 {
+            fill(&self.x, &mut self.eta, &mut self.risk);
+            return;
+        }
+        let half = n / 2;
+        let (x0, x1) = self.x.split_at(half * p);
+        let (e0, e1) = self.eta.split_at_mut(half);
+        let (r0, r1) = self.risk.split_at_mut(half);
+        std::thread::scope(|s| {
+            s.spawn(|| fill(x1, e1, r1));
+            fill(x0, e0, r0);
+        });
+    }
 }
 
 /// log partial likelihood, score and information at beta.
-fn cox_eval(d: &CoxData, beta: &[f64], ties: Ties, u: &mut [f64], imat: &mut [f64]) -> f64 {
+fn cox_eval(d: &mut CoxData, beta: &[f64], ties: Ties, u: &mut [f64], imat: &mut [f64]) -> f64 {
     let p = d.p;
+    d.linear_predictor(beta);
     u.iter_mut().for_each(|v| *v = 0.0);
     imat.iter_mut().for_each(|v| *v = 0.0);
+    let CoxData { x, time, event, eta, risk, s1, s2, d1, d2, a, .. } = d;
+    s1.iter_mut().for_each(|v| *v = 0.0);
+    s2.iter_mut().for_each(|v| *v = 0.0);
     let mut s0 = 0.0;
-    let mut s1 = vec![0.0; p];
-    let mut s2 = vec![0.0; p * p];
-    let mut d1 = vec![0.0; p];
-    let mut d2 = vec![0.0; p * p];
-    let mut a = vec![0.0; p];
     let mut ll = 0.0;
-    let n = d.order.len();
+    let n = time.len();
     let mut i = 0;
     while i < n {
-        let t = d.time[d.order[i]];
+        let t = time[i];
         let mut j = i;
         let mut dsum0 = 0.0;
         let mut ndead = 0usize;
         d1.iter_mut().for_each(|v| *v = 0.0);
         d2.iter_mut().for_each(|v| *v = 0.0);
-        while j < n && d.time[d.order[j]] == t {
-            let r = d.order[j];
-            let xr = &d.x[r * p..(r + 1) * p];
-            let eta: f64 = xr.iter().zip(beta).map(|(a, b)| a * b).sum();
-            let risk = eta.exp();
+        while j < n && time[j] == t {
+            let xr = &x[j * p..(j + 1) * p];
+            let risk = risk[j];
             s0 += risk;
             for k in 0..p {
                 s1[k] += risk * xr[k];
@@ -509,10 +563,10 @@ fn cox_eval(d: &CoxData, beta: &[f64], ties: Ties, u: &mut [f64], imat: &mut [f6
                     s2[k * p + l] += risk * xr[k] * xr[l];
                 }
             }
-            if d.event[r] {
+            if event[j] {
                 ndead += 1;
                 dsum0 += risk;
-                ll += eta;
+                ll += eta[j];
                 for k in 0..p {
                     u[k] += xr[k];
                     d1[k] += risk * xr[k];
@@ -584,11 +638,11 @@ pub fn cox_ph(
     let xc: Vec<f64> = (0..n * p).map(|ix| x[ix] - means[ix % p]).collect();
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by(|&a, &b| time[b].total_cmp(&time[a]));
-    let data = CoxData { x: &xc, p, order, time, event };
+    let mut data = CoxData::new(&xc, p, &order, time, event);
     let mut u = vec![0.0; p];
     let mut imat = vec![0.0; p * p];
     let mut beta = vec![0.0; p];
-    let ll0 = cox_eval(&data, &beta, ties, &mut u, &mut imat);
+    let ll0 = cox_eval(&mut data, &beta, ties, &mut u, &mut imat);
     // score test at beta = 0
     let score = quad_form_inv(&imat, p, &u).unwrap_or(f64::NAN);
     let mut ll = ll0;
@@ -603,7 +657,7 @@ pub fn cox_ph(
     let maxiter = 20;
     for it in 1..=maxiter {
         iterations = it;
-        let newlk = cox_eval(&data, &newbeta, ties, &mut u, &mut imat);
+        let newlk = cox_eval(&mut data, &newbeta, ties, &mut u, &mut imat);
         if (1.0 - ll / newlk).abs() <= 1e-9 && halving == 0 {
             ll = newlk;
             beta = newbeta.clone();
@@ -630,7 +684,7 @@ pub fn cox_ph(
         newbeta = beta.iter().zip(&st).map(|(b, s)| b + s).collect();
     }
     if !converged {
-        ll = cox_eval(&data, &beta, ties, &mut u, &mut imat);
+        ll = cox_eval(&mut data, &beta, ties, &mut u, &mut imat);
     }
     let mut l = imat.clone();
     cholesky(&mut l, p, 1e-12).map_err(|e| StatsError::Singular(format!("Cox information matrix: {e}")))?;
@@ -656,9 +710,48 @@ pub fn cox_ph(
     // Wald = b' V^{-1} b = b' I b
     let wald: f64 = (0..p).map(|k| (0..p).map(|l| beta[k] * imat[k * p + l] * beta[l]).sum::<f64>()).sum();
     let lp: Vec<f64> = (0..n).map(|i| (0..p).map(|k| xc[i * p + k] * beta[k]).sum()).collect();
-    let concordance = concordance(time, event, &lp);
-    // baseline cumulative hazard at x = 0 (uncentred risk scores)
-    let off: f64 = means.iter().zip(&beta).map(|(m, b)| m * b).sum();
+    // concordance on a second thread while this one builds the baseline hazard
+    let (concordance, base) = if n >= 50_000 {
+        std::thread::scope(|s| {
+            let h = s.spawn(|| concordance_ordered(time, event, &lp, &order));
+            let base = baseline_cumhaz(time, event, &lp, &means, &beta, ties);
+            let c = h.join().unwrap_or_else(|_| concordance_ordered(time, event, &lp, &order));
+            (c, base)
+        })
+    } else {
+        (concordance_ordered(time, event, &lp, &order), baseline_cumhaz(time, event, &lp, &means, &beta, ties))
+    };
+    let pf = p as f64;
+    Ok(CoxModel {
+        ties,
+        n,
+        events,
+        iterations,
+        converged,
+        coefficients,
+        vcov: Matrix { nrow: p, ncol: p, data: vcov },
+        loglik_null: ll0,
+        loglik: ll,
+        lr_test: TestStat::chisq(2.0 * (ll - ll0), pf),
+        wald_test: TestStat::chisq(wald, pf),
+        score_test: TestStat::chisq(score, pf),
+        concordance,
+        means,
+        baseline_cumhaz: base,
+    })
+}
+
+/// Baseline cumulative hazard at x = 0 (uncentred risk scores) at every distinct time.
+fn baseline_cumhaz(
+    time: &[f64],
+    event: &[bool],
+    lp: &[f64],
+    means: &[f64],
+    beta: &[f64],
+    ties: Ties,
+) -> Vec<(f64, f64)> {
+    let n = time.len();
+    let off: f64 = means.iter().zip(beta).map(|(m, b)| m * b).sum();
     let risk: Vec<f64> = lp.iter().map(|v| (v + off).exp()).collect();
     let mut asc: Vec<usize> = (0..n).collect();
     asc.sort_by(|&a, &b| time[a].total_cmp(&time[b]));
@@ -693,24 +786,7 @@ pub fn cox_ph(
         s0 -= leave;
         i = j;
     }
-    let pf = p as f64;
-    Ok(CoxModel {
-        ties,
-        n,
-        events,
-        iterations,
-        converged,
-        coefficients,
-        vcov: Matrix { nrow: p, ncol: p, data: vcov },
-        loglik_null: ll0,
-        loglik: ll,
-        lr_test: TestStat::chisq(2.0 * (ll - ll0), pf),
-        wald_test: TestStat::chisq(wald, pf),
-        score_test: TestStat::chisq(score, pf),
-        concordance,
-        means,
-        baseline_cumhaz: base,
-    })
+    base
 }
 
 /// Fenwick tree of counts.
@@ -745,14 +821,29 @@ impl Fenwick {
 /// comparable when the shorter time is an event; an observation censored at the same time
 /// as an event counts as surviving longer; two events at the same time are `tied_y`.
 pub fn concordance(time: &[f64], event: &[bool], score: &[f64]) -> Concordance {
-    let n = time.len();
-    let mut vals: Vec<f64> = score.to_vec();
-    vals.sort_by(f64::total_cmp);
-    vals.dedup();
-    let rank = |v: f64| vals.partition_point(|x| *x < v);
-    let mut order: Vec<usize> = (0..n).collect();
+    let mut order: Vec<usize> = (0..time.len()).collect();
     order.sort_by(|&a, &b| time[b].total_cmp(&time[a]));
-    let mut tree = Fenwick::new(vals.len());
+    concordance_ordered(time, event, score, &order)
+}
+
+/// [`concordance`] given the rows in time-descending order (stable).
+fn concordance_ordered(time: &[f64], event: &[bool], score: &[f64], order: &[usize]) -> Concordance {
+    let n = time.len();
+    // rank of each score among the distinct scores (number of distinct values below it)
+    let mut by_score: Vec<usize> = (0..n).collect();
+    by_score.sort_unstable_by(|&a, &b| score[a].total_cmp(&score[b]));
+    let mut ranks = vec![0usize; n];
+    let mut nvals = 0;
+    for (k, &r) in by_score.iter().enumerate() {
+        if k > 0 && score[r] != score[by_score[k - 1]] {
+            nvals += 1;
+        }
+        ranks[r] = nvals;
+    }
+    let nvals = if n > 0 { nvals + 1 } else { 0 };
+    let rank = |r: usize| ranks[r];
+    let mut added = 0.0;
+    let mut tree = Fenwick::new(nvals);
     let (mut conc, mut disc, mut tx, mut ty, mut txy) = (0.0, 0.0, 0.0, 0.0, 0.0);
     let mut i = 0;
     while i < n {
@@ -765,13 +856,14 @@ pub fn concordance(time: &[f64], event: &[bool], score: &[f64]) -> Concordance {
         // censored at t count as longer than events at t: add them to the tree first
         for &r in group {
             if !event[r] {
-                tree.add(rank(score[r]), 1.0);
+                tree.add(rank(r), 1.0);
+                added += 1.0;
             }
         }
-        let total = tree.prefix(vals.len());
+        let total = added;
         for &r in group {
             if event[r] {
-                let k = rank(score[r]);
+                let k = rank(r);
                 let below = tree.prefix(k);
                 let eq = tree.prefix(k + 1) - below;
                 conc += below;
@@ -798,7 +890,8 @@ pub fn concordance(time: &[f64], event: &[bool], score: &[f64]) -> Concordance {
         ty += d * (d - 1.0) / 2.0 - same;
         for &r in group {
             if event[r] {
-                tree.add(rank(score[r]), 1.0);
+                tree.add(rank(r), 1.0);
+                added += 1.0;
             }
         }
         i = j;
