@@ -105,7 +105,7 @@ mod tests {
     fn every_record_passes_the_import_checks() {
         // The generator must never emit what the importer would refuse.
         let mix = Mix::default();
-        for i in 0..300 {
+        for i in 0..3000 {
             let r = generate(11, i, &mix);
             for o in &r.observations {
                 let checked = o.quantity.to_canonical(o.entered_value, Some(o.entered_unit));
@@ -123,6 +123,28 @@ mod tests {
                 };
                 let n = d.normalise().unwrap_or_else(|e| panic!("run {i}: {e}"));
                 assert!((n.canonical - inf.rate).abs() < 1e-12);
+            }
+            // Every record key is unique, as the importer requires.
+            let mut keys = std::collections::HashSet::new();
+            for o in &r.observations {
+                assert!(
+                    keys.insert(format!("o{}{}", o.quantity, o.time.0)),
+                    "run {i}: repeated {} at {}",
+                    o.quantity,
+                    o.time
+                );
+            }
+            for x in &r.infusions {
+                assert!(keys.insert(format!("i{}{}", x.drug, x.time.0)), "run {i}: repeated {} at {}", x.drug, x.time);
+                if let Some(d) = r.run.decannulation {
+                    assert!(x.time <= d, "run {i}: {} changed after decannulation", x.drug);
+                }
+            }
+            for e in &r.events {
+                assert!(keys.insert(format!("e{}{}", e.kind, e.time.0)), "run {i}: repeated {} at {}", e.kind, e.time);
+            }
+            for s in &r.supports {
+                assert!(keys.insert(format!("s{}{}", s.kind, s.start.0)), "run {i}: repeated {}", s.kind);
             }
             assert!(r.patient.id.starts_with("SYN-"));
             assert!(r.run.cohort.as_deref().is_some_and(|c| c.starts_with("synthetic:")));

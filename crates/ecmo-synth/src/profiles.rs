@@ -286,8 +286,7 @@ fn cardiogenic_shock(profile: Profile, index: u64, rng: &mut ChaCha8Rng) -> RunR
     };
     physiology(&mut b, rng, &targets, weaned);
     outcome(&mut b, rng, ending, duration_h, recannulated);
-    b.rec.sort();
-    b.rec
+    b.finish()
 }
 
 fn pick<T: Copy>(table: &[(T, f64)], u: f64) -> T {
@@ -567,6 +566,9 @@ fn vasoactives(b: &mut Builder, rng: &mut ChaCha8Rng, t: &Targets, per_minute: b
     times.retain(|x| *x < 24.0);
     times.dedup();
     let n = times.len().max(1) as f64;
+    let off = t.vasoactive_off_h;
+    // Nothing is charted after the infusions stop (runs shorter than a day stop early).
+    times.retain(|x| *x < off);
     for (drug, r0) in &agents {
         b.rate(*drug, -2.0, *r0, per_minute);
         for (k, tk) in times.iter().enumerate() {
@@ -577,7 +579,6 @@ fn vasoactives(b: &mut Builder, rng: &mut ChaCha8Rng, t: &Targets, per_minute: b
         // After the first day.
         let r24 = r0 * keep;
         let mut h = 24.0 + uniform(rng, 2.0, 8.0);
-        let off = t.vasoactive_off_h;
         let span = (off - 24.0).max(1.0);
         while h < off {
             let rate = if off < t.duration_h { r24 * (1.0 - (h - 24.0) / span) } else { r24 * uniform(rng, 0.8, 1.3) };
@@ -736,8 +737,7 @@ fn ecpr(index: u64, rng: &mut ChaCha8Rng) -> RunRecord {
             .unwrap_or(duration_h);
         b.event(EventKind::Cpc, death, Some(5.0), Some("death"));
     }
-    b.rec.sort();
-    b.rec
+    b.finish()
 }
 
 /// Referred for ECMO-to-VAD conversion (003): stroke 4/37 and sepsis 2/37
@@ -833,6 +833,5 @@ fn vad_referral(index: u64, rng: &mut ChaCha8Rng) -> RunRecord {
         }
     }
     let _ = flow;
-    b.rec.sort();
-    b.rec
+    b.finish()
 }

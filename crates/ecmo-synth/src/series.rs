@@ -55,6 +55,22 @@ pub struct Builder {
 }
 
 impl Builder {
+    /// The finished record: time-ordered, and where two values of one quantity
+    /// fell on the same minute (a pre-ECMO gas at the first on-ECMO draw, say)
+    /// only the later-charted one is kept, as a chart would show it.
+    pub fn finish(mut self) -> ecmo_domain::RunRecord {
+        let obs = &mut self.rec.observations;
+        obs.reverse();
+        // Stable sort of the reversed list puts the last-charted duplicate first.
+        obs.sort_by_key(|o| (o.time, o.quantity));
+        obs.dedup_by_key(|o| (o.time, o.quantity));
+        self.rec.events.reverse();
+        self.rec.events.sort_by_key(|e| (e.time, e.kind));
+        self.rec.events.dedup_by_key(|e| (e.time, e.kind));
+        self.rec.sort();
+        self.rec
+    }
+
     pub fn t(&self, hours: f64) -> Timestamp {
         self.rec.run.flow_start.plus_hours(hours)
     }
@@ -117,6 +133,10 @@ impl Builder {
         let dose = ChartedDose { drug, rate, unit, salt: Salt::Base, concentration: None, weight_kg: Some(weight) };
         if let Ok(n) = dose.normalise() {
             let time = self.t(hours);
+            // Two changes of one drug in the same minute: the later one is what ran.
+            if let Some(pos) = self.rec.infusions.iter().rposition(|i| i.drug == drug && i.time == time) {
+                self.rec.infusions.remove(pos);
+            }
             // A repeat of the same rate is not a change; charting skips it.
             let last = self.rec.infusions.iter().rev().find(|i| i.drug == drug);
             if last.is_some_and(|l| l.entered_rate == rate) {
