@@ -6,6 +6,7 @@
 //! refused. Soft limits are possible but rare: they are accepted and reported
 //! as warnings so that a reviewer can confirm them.
 
+use crate::time::Timestamp;
 use crate::units::{Conversion, Unit, factors};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -250,6 +251,39 @@ impl Quantity {
     }
 }
 
+impl Quantity {
+    /// Check the collection interval of a record of this quantity ending at
+    /// `time`: volumes need a start before `time` and at most 48 h earlier;
+    /// point values take no start. The one rule both CSV readers apply.
+    pub fn check_interval(self, time: Timestamp, start: Option<Timestamp>) -> Result<(), IntervalError> {
+        match (self.concept().sampling, start) {
+            (Sampling::Interval, None) => Err(IntervalError::StartNeeded { quantity: self }),
+            (Sampling::Interval, Some(s)) if s >= time => Err(IntervalError::StartNotBeforeEnd),
+            (Sampling::Interval, Some(s)) if time.minutes_since(s) > MAX_INTERVAL_MINUTES => {
+                Err(IntervalError::TooLong)
+            }
+            (Sampling::Point, Some(_)) => Err(IntervalError::PointValue { quantity: self }),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Longest collection interval accepted for a volume (48 h).
+pub const MAX_INTERVAL_MINUTES: i64 = 48 * 60;
+
+/// Why a record's interval is refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum IntervalError {
+    #[error("{quantity} is a volume over an interval: give the interval's start")]
+    StartNeeded { quantity: Quantity },
+    #[error("must be before time (the end of the interval)")]
+    StartNotBeforeEnd,
+    #[error("interval longer than 48 h; chart volumes at least every 24 h")]
+    TooLong,
+    #[error("{quantity} is a point value; leave start empty")]
+    PointValue { quantity: Quantity },
+}
+
 impl fmt::Display for Quantity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.code())
@@ -393,6 +427,22 @@ mod tests {
         assert_eq!(Quantity::Fio2.to_canonical(50.0, None).unwrap().canonical, 0.5);
         assert!(matches!(Quantity::Fio2.to_canonical(5.0, None), Err(ValueError::AmbiguousUnit { .. })));
         assert!(matches!(Quantity::Lactate.to_canonical(5.0, None), Err(ValueError::MissingUnit { .. })));
+    }
+
+    #[test]
+    fn volumes_need_a_bounded_interval_and_points_none() {
+        let end: Timestamp = "2020-01-02 08:00".parse().unwrap();
+        let ok = Some(end.plus_minutes(-6 * 60));
+        assert_eq!(Quantity::UrineOutput.check_interval(end, ok), Ok(()));
+        assert!(matches!(Quantity::UrineOutput.check_interval(end, None), Err(IntervalError::StartNeeded { .. })));
+        assert_eq!(Quantity::FluidIn.check_interval(end, Some(end)), Err(IntervalError::StartNotBeforeEnd));
+        assert_eq!(Quantity::FluidOut.check_interval(end, Some(end.plus_minutes(-48 * 60))), Ok(()));
+        assert_eq!(
+            Quantity::FluidOut.check_interval(end, Some(end.plus_minutes(-48 * 60 - 1))),
+            Err(IntervalError::TooLong)
+        );
+        assert!(matches!(Quantity::Map.check_interval(end, ok), Err(IntervalError::PointValue { .. })));
+        assert_eq!(Quantity::Map.check_interval(end, None), Ok(()));
     }
 
     #[test]

@@ -173,6 +173,29 @@ pub struct ChronicConditions {
     pub chronic_renal_failure: Option<bool>,
 }
 
+impl ChronicConditions {
+    /// APACHE II "history of severe organ insufficiency or immunocompromise":
+    /// yes if any of the five conditions is recorded, no only when all five are
+    /// recorded absent, unknown otherwise. (Chronic renal failure in the SAVE
+    /// sense is not one of them: APACHE II counts chronic dialysis only.)
+    pub fn apache_severe_insufficiency(&self) -> Option<bool> {
+        let flags = [
+            self.liver_cirrhosis,
+            self.heart_failure_nyha_iv,
+            self.severe_respiratory,
+            self.chronic_dialysis,
+            self.immunocompromised,
+        ];
+        if flags.contains(&Some(true)) {
+            Some(true)
+        } else if flags.iter().all(|f| *f == Some(false)) {
+            Some(false)
+        } else {
+            None
+        }
+    }
+}
+
 /// A patient, pseudonymous.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Patient {
@@ -312,4 +335,27 @@ pub struct Event {
     pub value: Option<f64>,
     pub detail: Option<String>,
     pub source: Source,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn apache_chronic_health_needs_all_five_to_say_no() {
+        let none = ChronicConditions::default();
+        assert_eq!(none.apache_severe_insufficiency(), None);
+        let all_no = ChronicConditions {
+            liver_cirrhosis: Some(false),
+            heart_failure_nyha_iv: Some(false),
+            severe_respiratory: Some(false),
+            chronic_dialysis: Some(false),
+            immunocompromised: Some(false),
+            chronic_renal_failure: Some(true),
+        };
+        // Chronic renal failure without dialysis is a SAVE item, not an APACHE II one.
+        assert_eq!(all_no.apache_severe_insufficiency(), Some(false));
+        let one_yes = ChronicConditions { immunocompromised: Some(true), liver_cirrhosis: None, ..all_no };
+        assert_eq!(one_yes.apache_severe_insufficiency(), Some(true));
+    }
 }

@@ -584,20 +584,7 @@ fn compute(sc: &mut FeatureBuilder, rec: &RunRecord, cfg: &FeatureConfig) -> Fea
     // ---- APACHE II on worst values.
     let (fio2, pao2, paco2) = apache_gas(sc, opts.patm_mmhg);
     let ch = &p.chronic;
-    let flags = [
-        ch.liver_cirrhosis,
-        ch.heart_failure_nyha_iv,
-        ch.severe_respiratory,
-        ch.chronic_dialysis,
-        ch.immunocompromised,
-    ];
-    let chronic_health = if flags.contains(&Some(true)) {
-        Some(true)
-    } else if flags.iter().all(|f| *f == Some(false)) {
-        Some(false)
-    } else {
-        None
-    };
+    let chronic_health = ch.apache_severe_insufficiency();
     let rrt_in_window = rrt_spans[..n_rrt].iter().any(|(s, e)| *s < w_end && *e > t0);
     let ai = Apache2Input {
         temperature: ap[0].measured(),

@@ -698,20 +698,7 @@ pub fn apache2_window(view: &RunView, w: Window, opts: &Options) -> ScoreResult 
     let has_ph = window_obs(view, Quantity::Ph, a, b).next().is_some();
     let patient = view.patient();
     let ch = &patient.chronic;
-    let flags = [
-        ch.liver_cirrhosis,
-        ch.heart_failure_nyha_iv,
-        ch.severe_respiratory,
-        ch.chronic_dialysis,
-        ch.immunocompromised,
-    ];
-    let chronic_health = if flags.contains(&Some(true)) {
-        Some(true)
-    } else if flags.iter().all(|f| *f == Some(false)) {
-        Some(false)
-    } else {
-        None
-    };
+    let chronic_health = ch.apache_severe_insufficiency();
     let (fio2, pao2, paco2) = oxy.map(|(_, g)| (g.fio2, g.pao2, g.paco2)).unwrap_or((None, None, None));
     let input = Apache2Input {
         temperature: worst(Quantity::Temperature, apache::TEMPERATURE),

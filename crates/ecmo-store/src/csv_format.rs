@@ -808,25 +808,10 @@ fn parse_observation(row: &mut Row, ctx: &Context, origin: &Origin) -> Option<(S
     if let Some(w) = checked.warning {
         row.warn("value", &raw_value, w.to_string());
     }
-    let interval = q.concept().sampling == ecmo_domain::concepts::Sampling::Interval;
-    match (interval, start) {
-        (true, None) => {
-            row.fail("start", "", format!("{q} is a volume over an interval: give the interval's start"));
-            return None;
-        }
-        (true, Some(s)) if s >= time => {
-            row.fail("start", &s.to_string(), "must be before time (the end of the interval)");
-            return None;
-        }
-        (true, Some(s)) if time.minutes_since(s) > 48 * 60 => {
-            row.fail("start", &s.to_string(), "interval longer than 48 h; chart volumes at least every 24 h");
-            return None;
-        }
-        (false, Some(s)) => {
-            row.fail("start", &s.to_string(), format!("{q} is a point value; leave start empty"));
-            return None;
-        }
-        _ => {}
+    if let Err(e) = q.check_interval(time, start) {
+        let v = start.map(|s| s.to_string()).unwrap_or_default();
+        row.fail("start", &v, e.to_string());
+        return None;
     }
     Some((
         run,

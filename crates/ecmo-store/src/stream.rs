@@ -15,7 +15,6 @@
 use crate::csv_format::{
     self, EVENTS, INFUSIONS, KnownRuns, NoKnownRuns, OBSERVATIONS, PATIENTS, RUNS, ReadOutcome, RowError, SUPPORT,
 };
-use ecmo_domain::concepts::Sampling;
 use ecmo_domain::drugs::{ChartedDose, Concentration, ConcentrationUnit};
 use ecmo_domain::{
     Drug, Event, EventKind, InfusionChange, Observation, Patient, Quantity, Run, RunRecord, Salt, SupportKind,
@@ -501,16 +500,7 @@ fn observation(g: &impl Cells, codes: &mut Codes) -> Result<Observation, StreamE
         g.fail(col, OBS, e.to_string())
     })?;
     let start = time(g, 5, OBS)?;
-    match (q.concept().sampling, start) {
-        (Sampling::Interval, None) => {
-            return Err(g.fail(5, OBS, format!("{q} is a volume over an interval: give the interval's start")));
-        }
-        (Sampling::Interval, Some(s)) if s >= t || t.minutes_since(s) > 48 * 60 => {
-            return Err(g.fail(5, OBS, "interval must end after it starts and last at most 48 h"));
-        }
-        (Sampling::Point, Some(_)) => return Err(g.fail(5, OBS, format!("{q} is a point value; leave start empty"))),
-        _ => {}
-    }
+    q.check_interval(t, start).map_err(|e| g.fail(5, OBS, e.to_string()))?;
     Ok(Observation {
         time: t,
         start,
