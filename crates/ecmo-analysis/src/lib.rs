@@ -14,6 +14,7 @@ pub mod error;
 pub mod logistic;
 pub mod model;
 pub mod roc;
+pub mod subgroup;
 pub mod survival;
 pub mod table;
 pub mod table1;

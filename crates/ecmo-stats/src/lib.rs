@@ -25,6 +25,7 @@ pub mod logistic;
 pub mod rng;
 pub mod roc;
 pub mod stepwise;
+pub mod subgroup;
 pub mod survival;
 pub mod table1;
 pub mod validate;

@@ -94,6 +94,42 @@ pub struct Roc {
     pub placements_controls: Vec<f64>,
 }
 
+/// The AUC of a curve with its DeLong variance and CI, without the coordinates.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AucSummary {
+    /// pROC direction.
+    pub direction: RocDirection,
+    /// Cases.
+    pub n_cases: usize,
+    /// Controls.
+    pub n_controls: usize,
+    /// AUC.
+    pub auc: f64,
+    /// DeLong variance.
+    pub variance: f64,
+    /// DeLong SE.
+    pub se: f64,
+    /// DeLong CI (clipped to [0, 1]).
+    pub ci_low: f64,
+    /// DeLong CI.
+    pub ci_high: f64,
+}
+
+impl From<&Roc> for AucSummary {
+    fn from(r: &Roc) -> Self {
+        AucSummary {
+            direction: r.direction,
+            n_cases: r.n_cases,
+            n_controls: r.n_controls,
+            auc: r.auc,
+            variance: r.variance,
+            se: r.se,
+            ci_low: r.ci_low,
+            ci_high: r.ci_high,
+        }
+    }
+}
+
 /// For each value in `query`, (number of `sorted` values < q, number == q).
 fn count_below_equal(sorted: &[f64], q: f64) -> (usize, usize) {
     let lo = sorted.partition_point(|v| *v < q);

@@ -12,8 +12,23 @@ pub fn golden(name: &str) -> Value {
 }
 
 pub fn csv(name: &str) -> (Vec<String>, Vec<Vec<String>>) {
-    let path = format!("{}/../../../shared/golden/{}", env!("CARGO_MANIFEST_DIR"), name);
+    csv_at(&format!("{}/../../../shared/golden/{}", env!("CARGO_MANIFEST_DIR"), name))
+}
+
+/// Reference output of a script in this crate's `tests/golden/` (issue 9 methods).
+pub fn local_golden(name: &str) -> Value {
+    let path = format!("{}/tests/golden/{}", env!("CARGO_MANIFEST_DIR"), name);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
+    serde_json::from_str(&text).expect("golden JSON parses")
+}
+
+/// A data file in this crate's `tests/golden/`.
+pub fn local_csv(name: &str) -> (Vec<String>, Vec<Vec<String>>) {
+    csv_at(&format!("{}/tests/golden/{}", env!("CARGO_MANIFEST_DIR"), name))
+}
+
+fn csv_at(path: &str) -> (Vec<String>, Vec<Vec<String>>) {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
     let mut lines = text.lines();
     let header: Vec<String> = lines.next().unwrap().split(',').map(|s| s.to_string()).collect();
     let rows = lines.filter(|l| !l.is_empty()).map(|l| l.split(',').map(|s| s.to_string()).collect()).collect();
