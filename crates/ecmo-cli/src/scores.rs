@@ -2,20 +2,17 @@
 //! with components and the raw records behind each value.
 //!
 //! The derivations are `ecmo_scores::run_scores` (one code path for the
-//! bedside and for research); this module loads the run, adds TiPS65 for
-//! out-of-hospital E-CPR runs, and prints.
+//! bedside and for research); this module loads the run and prints.
 
 use crate::score::{num, render_result};
 use crate::{DbArg, InvalidInput};
 use anyhow::{Context, Result};
-use ecmo_domain::{ArrestLocation, Quantity, RunRecord, RunView, Timestamp, Unit};
-use ecmo_scores::ecpr::{Tips65Input, tips65};
+use ecmo_domain::{ArrestLocation, RunRecord, Timestamp};
 use ecmo_scores::run_scores::{RunScores, run_scores};
 use ecmo_scores::series::{Derived, RawRef};
-use ecmo_scores::{Measured, Options, ScoreResult};
+use ecmo_scores::{Options, ScoreResult};
 use ecmo_store::sqlite::SqliteStore;
 use ecmo_store::{Store, StoreError};
-use serde::Serialize;
 use std::fmt::Write as _;
 
 #[derive(clap::Args, Debug)]
@@ -32,17 +29,6 @@ pub struct Args {
     /// Print JSON with every value's full list of source records (schema in docs/json.md).
     #[arg(long)]
     pub json: bool,
-}
-
-/// TiPS65 from run data, or why it does not apply.
-#[derive(Debug, Clone, Serialize)]
-pub struct Tips65FromRun {
-    pub applicable: bool,
-    /// Why TiPS65 was not computed (not an out-of-hospital E-CPR run).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub result: Option<ScoreResult>,
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -76,60 +62,15 @@ pub fn run(args: Args) -> Result<()> {
     };
     let opts = Options::default();
     let scores = run_scores(&record, args.at, &opts);
-    let tips = tips65_from_run(&record, args.at, &opts);
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&to_json(&record, &scores, &tips, args.at)?)?);
+        println!("{}", serde_json::to_string_pretty(&to_json(&record, &scores, args.at)?)?);
     } else {
-        print!("{}", render(&record, &scores, &tips, args.at));
+        print!("{}", render(&record, &scores, args.at));
     }
     Ok(())
 }
 
-fn view_at(record: &RunRecord, at: Option<f64>) -> RunView<'_> {
-    match at {
-        Some(h) => record.as_of(record.run.flow_start.plus_hours(h)),
-        None => record.complete(),
-    }
-}
-
-/// TiPS65 (Okada 2020) applies to out-of-hospital arrests treated with E-CPR.
-pub fn tips65_from_run(record: &RunRecord, at: Option<f64>, opts: &Options) -> Tips65FromRun {
-    let a = &record.run.arrest;
-    if a.location != ArrestLocation::Ohca || !a.ecpr {
-        let reason = match (a.location, a.ecpr) {
-            (ArrestLocation::None, _) => "no cardiac arrest before ECMO",
-            (ArrestLocation::Ihca, _) => "in-hospital arrest (TiPS65 was derived in out-of-hospital arrests)",
-            _ => "ECMO was not started during CPR (not E-CPR)",
-        };
-        return Tips65FromRun { applicable: false, reason: Some(reason.into()), result: None };
-    }
-    let view = view_at(record, at);
-    let t0 = record.run.flow_start;
-    let call_to_arrival = match (a.emergency_call, a.hospital_arrival) {
-        (Some(c), Some(h)) if h >= c => {
-            let m = h.minutes_since(c) as f64;
-            Some(Measured {
-                time: Some(h),
-                source: Some("run: emergency call -> hospital arrival".into()),
-                ..Measured::new(m, Unit::Minutes)
-            })
-        }
-        _ => None,
-    };
-    // Initial in-hospital pH: the first pH at or after hospital arrival (else
-    // the first before flow start, when the arrival time is unknown).
-    let from = a.hospital_arrival.unwrap_or(t0.plus_minutes(-6 * 60));
-    let ph = view.series(Quantity::Ph).find(|o| o.time >= from).map(Measured::from_obs);
-    let input = Tips65Input {
-        age: record.patient.age_at(t0).map(|y| Measured::new(y, Unit::Years)),
-        call_to_arrival,
-        ph,
-        shockable: a.arrival_rhythm.shockable(),
-    };
-    Tips65FromRun { applicable: true, reason: None, result: Some(tips65(&input, opts)) }
-}
-
-fn to_json(record: &RunRecord, scores: &RunScores, tips: &Tips65FromRun, at: Option<f64>) -> Result<serde_json::Value> {
+fn to_json(record: &RunRecord, scores: &RunScores, at: Option<f64>) -> Result<serde_json::Value> {
     let mut v = serde_json::to_value(scores)?;
     if let Some(obj) = v.as_object_mut() {
         obj.insert("patient_id".into(), record.patient.id.clone().into());
@@ -139,7 +80,6 @@ fn to_json(record: &RunRecord, scores: &RunScores, tips: &Tips65FromRun, at: Opt
             obj.insert("as_of".into(), serde_json::Value::Null);
             obj.insert("as_of_hours".into(), serde_json::Value::Null);
         }
-        obj.insert("tips65".into(), serde_json::to_value(tips)?);
     }
     Ok(v)
 }
@@ -241,7 +181,7 @@ fn window(start_h: f64, end_h: f64, at: Option<f64>) -> String {
     }
 }
 
-pub fn render(record: &RunRecord, sc: &RunScores, tips: &Tips65FromRun, at: Option<f64>) -> String {
+pub fn render(record: &RunRecord, sc: &RunScores, at: Option<f64>) -> String {
     let run = &record.run;
     let w24 = window(0.0, 24.0, at);
     let t0 = sc.flow_start;
@@ -323,6 +263,11 @@ pub fn render(record: &RunRecord, sc: &RunScores, tips: &Tips65FromRun, at: Opti
 
     o.heading("Organ failure (worst values of the first 24 h of ECMO)");
     o.score("SOFA (1996)", &sc.sofa_first_24h, &format!("window {w24}:"));
+    o.score(
+        "SOFA-2 (2025)",
+        &sc.sofa2_first_24h,
+        &format!("window {w24} (VA-ECMO alone scores cardiovascular 4 and respiratory 4):"),
+    );
     o.score("APACHE II", &sc.apache2_first_24h, &format!("window {w24}:"));
 
     o.heading("Pre-ECMO risk (worst value in the 6 h before flow start)");
@@ -337,7 +282,7 @@ pub fn render(record: &RunRecord, sc: &RunScores, tips: &Tips65FromRun, at: Opti
     } else {
         o.item("Arrest before ECMO", "none", "");
     }
-    match (&tips.result, &tips.reason) {
+    match (&sc.tips65.result, &sc.tips65.reason) {
         (Some(r), _) => o.score("TiPS65", r, "at hospital arrival:"),
         (None, Some(why)) => o.item("TiPS65", &format!("not applicable ({why})"), ""),
         (None, None) => {}

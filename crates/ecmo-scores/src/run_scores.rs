@@ -1,11 +1,12 @@
 //! Every run-level score and study variable of one run as of an instant
 //! (`ecmo scores --run ID --at HOURS`).
 
-use crate::result::{Options, ScoreResult, VisVariant};
+use crate::ecpr::{Tips65Input, tips65};
+use crate::result::{Measured, Options, ScoreResult, VisVariant};
 use crate::series::{
     self, ArrestTimes, Derived, EndOrgan, Exposure, MapSummary, Survival, VisMaxMode, Weaning, Window,
 };
-use ecmo_domain::{Drug, Quantity, RunRecord, Timestamp};
+use ecmo_domain::{ArrestLocation, Drug, Quantity, RunRecord, Timestamp, Unit};
 use serde::Serialize;
 
 /// All run-level derivations, each with provenance.
@@ -18,9 +19,13 @@ pub struct RunScores {
     pub as_of_hours: f64,
     pub flow_start: Timestamp,
     pub sofa_first_24h: ScoreResult,
+    /// SOFA-2 (2025) on the same window, beside the 1996 SOFA.
+    pub sofa2_first_24h: ScoreResult,
     pub apache2_first_24h: ScoreResult,
     pub save: ScoreResult,
     pub encourage: ScoreResult,
+    /// TiPS65 at hospital arrival, for out-of-hospital E-CPR runs only.
+    pub tips65: Tips65FromRun,
     pub vis_at_0h: Derived<f64>,
     pub vis_at_24h: Derived<f64>,
     pub vis_max_simultaneous_24h: Derived<f64>,
@@ -42,6 +47,17 @@ pub struct RunScores {
     pub weaning: Weaning,
     pub survival_30d: Survival,
     pub survival_2y: Survival,
+}
+
+/// TiPS65 from run data, or why it does not apply.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Tips65FromRun {
+    pub applicable: bool,
+    /// Why TiPS65 was not computed (not an out-of-hospital E-CPR run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<ScoreResult>,
 }
 
 /// Compute everything for `record` as of `at_hours` after flow start
@@ -73,9 +89,11 @@ pub fn run_scores(record: &RunRecord, at_hours: Option<f64>, opts: &Options) -> 
         as_of_hours: if view.at().0 == i64::MAX { f64::INFINITY } else { view.at().hours_since(t0) },
         flow_start: t0,
         sofa_first_24h: series::sofa_window(&view, w, opts),
+        sofa2_first_24h: series::sofa2_window(&view, w, opts),
         apache2_first_24h: series::apache2_window(&view, w, opts),
         save: series::save_pre_ecmo(&view, opts),
         encourage: series::encourage_pre_ecmo(&view, opts),
+        tips65: tips65_from_run(record, at_hours, opts),
         vis_at_0h: series::vis_at(&view, 0.0, variant),
         vis_at_24h: series::vis_at(&view, 24.0, variant),
         vis_max_simultaneous_24h: series::vis_max(&view, w, VisMaxMode::Simultaneous, variant),
@@ -104,4 +122,44 @@ pub fn run_scores(record: &RunRecord, at_hours: Option<f64>, opts: &Options) -> 
         survival_30d: series::survival(&view, 30.0),
         survival_2y: series::survival(&view, 730.0),
     }
+}
+
+/// TiPS65 (Okada 2020) applies to out-of-hospital arrests treated with E-CPR.
+pub fn tips65_from_run(record: &RunRecord, at: Option<f64>, opts: &Options) -> Tips65FromRun {
+    let a = &record.run.arrest;
+    if a.location != ArrestLocation::Ohca || !a.ecpr {
+        let reason = match (a.location, a.ecpr) {
+            (ArrestLocation::None, _) => "no cardiac arrest before ECMO",
+            (ArrestLocation::Ihca, _) => "in-hospital arrest (TiPS65 was derived in out-of-hospital arrests)",
+            _ => "ECMO was not started during CPR (not E-CPR)",
+        };
+        return Tips65FromRun { applicable: false, reason: Some(reason.into()), result: None };
+    }
+    let view = match at {
+        Some(h) => record.as_of(record.run.flow_start.plus_hours(h)),
+        None => record.complete(),
+    };
+    let t0 = record.run.flow_start;
+    let call_to_arrival = match (a.emergency_call, a.hospital_arrival) {
+        (Some(c), Some(h)) if h >= c => {
+            let m = h.minutes_since(c) as f64;
+            Some(Measured {
+                time: Some(h),
+                source: Some("run: emergency call -> hospital arrival".into()),
+                ..Measured::new(m, Unit::Minutes)
+            })
+        }
+        _ => None,
+    };
+    // Initial in-hospital pH: the first pH at or after hospital arrival (else
+    // the first before flow start, when the arrival time is unknown).
+    let from = a.hospital_arrival.unwrap_or(t0.plus_minutes(-6 * 60));
+    let ph = view.series(Quantity::Ph).find(|o| o.time >= from).map(Measured::from_obs);
+    let input = Tips65Input {
+        age: record.patient.age_at(t0).map(|y| Measured::new(y, Unit::Years)),
+        call_to_arrival,
+        ph,
+        shockable: a.arrival_rhythm.shockable(),
+    };
+    Tips65FromRun { applicable: true, reason: None, result: Some(tips65(&input, opts)) }
 }

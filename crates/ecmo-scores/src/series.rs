@@ -611,23 +611,6 @@ pub fn sofa_window(view: &RunView, w: Window, opts: &Options) -> ScoreResult {
     let t0 = view.flow_start();
     let (a, b) = w.bounds(t0);
     let policy = opts.sofa_unit_policy;
-    // Respiration: worst ratio with and without ventilation, scored separately.
-    let mut vent: Option<PfSample> = None;
-    let mut spont: Option<PfSample> = None;
-    for p in window_obs(view, Quantity::Pao2, a, b) {
-        let Some(f) = paired_fio2(view, p.time) else { continue };
-        let ratio = p.value / f.value;
-        let ventilated = in_support(view, SupportKind::MechanicalVentilation, p.time);
-        let slot = if ventilated { &mut vent } else { &mut spont };
-        if slot.as_ref().is_none_or(|s| ratio < s.ratio) {
-            *slot = Some(PfSample {
-                ratio,
-                support: Some(if ventilated { RespSupport::Invasive } else { RespSupport::None }),
-                pao2: Some(Measured::from_obs(p)),
-                fio2: Some(Measured::from_obs(f)),
-            });
-        }
-    }
     let pick_m = |q: Quantity, pts: &dyn Fn(&Observation) -> u8| {
         worst_by(window_obs(view, q, a, b), pts).map(Measured::from_obs)
     };
@@ -648,7 +631,7 @@ pub fn sofa_window(view: &RunView, w: Window, opts: &Options) -> ScoreResult {
         None
     };
     let input = SofaInput {
-        pf: vent.into_iter().chain(spont).collect(),
+        pf: worst_pf(view, a, b),
         platelets: pick_m(Quantity::Platelets, &|o| sofa::coag_points(o.value)),
         bilirubin: pick_m(Quantity::Bilirubin, &|o| sofa::liver_points(&m_of(o), policy).0),
         // Lowest MAP rather than the first MAP < 70 (same points, clearer provenance).
@@ -659,6 +642,107 @@ pub fn sofa_window(view: &RunView, w: Window, opts: &Options) -> ScoreResult {
         doses: sofa_doses(view, w, opts.sofa_min_infusion_minutes),
     };
     sofa::sofa(&input, opts)
+}
+
+/// Respiration for SOFA and SOFA-2: the worst PaO2/FiO2 with and without invasive
+/// ventilation, kept apart because the two are scored by different rules.
+fn worst_pf(view: &RunView, a: Timestamp, b: Timestamp) -> Vec<PfSample> {
+    let mut vent: Option<PfSample> = None;
+    let mut spont: Option<PfSample> = None;
+    for p in window_obs(view, Quantity::Pao2, a, b) {
+        let Some(f) = paired_fio2(view, p.time) else { continue };
+        let ratio = p.value / f.value;
+        let ventilated = in_support(view, SupportKind::MechanicalVentilation, p.time);
+        let slot = if ventilated { &mut vent } else { &mut spont };
+        if slot.as_ref().is_none_or(|s| ratio < s.ratio) {
+            *slot = Some(PfSample {
+                ratio,
+                support: Some(if ventilated { RespSupport::Invasive } else { RespSupport::None }),
+                pao2: Some(Measured::from_obs(p)),
+                fio2: Some(Measured::from_obs(f)),
+            });
+        }
+    }
+    vent.into_iter().chain(spont).collect()
+}
+
+/// Hours of a complete window with urine output below 0.5 and 0.3 mL/kg/h and of
+/// anuria, from the charted interval volumes (each interval's rate taken as uniform).
+/// `None` until the window is complete or when no urine volume covers it.
+fn urine_hours(view: &RunView, a: Timestamp, b: Timestamp) -> Option<(f64, f64, f64)> {
+    if view.at() < b {
+        return None;
+    }
+    let kg = view.patient().weight_kg;
+    let (mut lt05, mut lt03, mut anuria, mut covered) = (0.0, 0.0, 0.0, false);
+    for o in view.series(Quantity::UrineOutput) {
+        let Some(s) = o.start.filter(|s| *s < o.time) else { continue };
+        let lo = s.max(a).0;
+        let hi = o.time.min(b).0;
+        if hi <= lo {
+            continue;
+        }
+        covered = true;
+        let hours_inside = (hi - lo) as f64 / 60.0;
+        let rate = o.value / ((o.time.0 - s.0) as f64 / 60.0) / kg;
+        if rate < 0.5 {
+            lt05 += hours_inside;
+        }
+        if rate < 0.3 {
+            lt03 += hours_inside;
+        }
+        if o.value == 0.0 {
+            anuria += hours_inside;
+        }
+    }
+    covered.then_some((lt05, lt03, anuria))
+}
+
+/// SOFA-2 (Ranzani 2025, spec §7) on the worst values of a window, with the
+/// mechanical-support rules: the run's own ECMO mode (VA scores respiratory and
+/// cardiovascular 4, VV respiratory 4) and IABP or Impella running in the window.
+pub fn sofa2_window(view: &RunView, w: Window, opts: &Options) -> ScoreResult {
+    use crate::sofa2::{self as s2, EcmoSupport, Sofa2Input};
+    let t0 = view.flow_start();
+    let (a, b) = w.bounds(t0);
+    let policy = opts.sofa_unit_policy;
+    let m_of = |o: &Observation| Measured::from_obs(o);
+    let worst = |q: Quantity, pts: &dyn Fn(&Observation) -> u8| worst_by(window_obs(view, q, a, b), pts).map(m_of);
+    let lowest = |q: Quantity| window_obs(view, q, a, b).min_by(|x, y| x.value.total_cmp(&y.value)).map(m_of);
+    let highest = |q: Quantity| window_obs(view, q, a, b).max_by(|x, y| x.value.total_cmp(&y.value)).map(m_of);
+    let ecmo_running = view.flow_start() < b && view.decannulation().is_none_or(|d| d > a);
+    let ecmo = match (ecmo_running, view.run().mode) {
+        (false, _) => EcmoSupport::None,
+        (true, ecmo_domain::Mode::Vv) => EcmoSupport::Vv,
+        (true, _) => EcmoSupport::Va,
+    };
+    let other_mcs = view.supports().any(|s| {
+        matches!(s.kind, SupportKind::Iabp | SupportKind::Impella) && s.start < b && s.stop.is_none_or(|e| e > a)
+    });
+    let (lt05, lt03, anuria) = match urine_hours(view, a, b) {
+        Some((x, y, z)) => (Some(x), Some(y), Some(z)),
+        None => (None, None, None),
+    };
+    let input = Sofa2Input {
+        gcs: worst(Quantity::Gcs, &|o| s2::brain_points_gcs(o.value)),
+        pf: worst_pf(view, a, b),
+        ecmo,
+        other_mcs,
+        map: lowest(Quantity::Map),
+        doses: sofa_doses(view, w, opts.sofa_min_infusion_minutes),
+        bilirubin: worst(Quantity::Bilirubin, &|o| s2::liver_points(&m_of(o), policy).0),
+        creatinine: worst(Quantity::Creatinine, &|o| s2::creatinine_points(&m_of(o), policy).0),
+        rrt: rrt_in(view, a, b),
+        uo_lt_0_5_hours: lt05,
+        uo_lt_0_3_hours: lt03,
+        anuria_hours: anuria,
+        potassium: highest(Quantity::Potassium),
+        ph: lowest(Quantity::Ph),
+        bicarbonate: lowest(Quantity::Bicarbonate),
+        platelets: worst(Quantity::Platelets, &|o| s2::hemostasis_points(o.value)),
+        ..Sofa2Input::default()
+    };
+    s2::sofa2(&input, opts)
 }
 
 /// Acute renal failure proxy for APACHE II: renal replacement running in the window.

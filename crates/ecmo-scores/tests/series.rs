@@ -474,3 +474,49 @@ fn death_charted_at_decannulation_is_death_on_ecmo_not_a_wean() {
     assert_eq!(w.status, WeaningStatus::Weaned);
     assert!(w.weaned_then_died_le30d);
 }
+
+/// SOFA-2 from the series, spec §7.2 T1 (without the delirium drug, which the
+/// registry does not record): VA-ECMO scores cardiovascular 4 and respiratory 4.
+#[test]
+fn sofa2_window_t1_like_and_the_va_ecmo_rule() {
+    let mut r = record();
+    obs(&mut r, 2.0, Quantity::Gcs, 15.0);
+    obs(&mut r, 3.0, Quantity::Bilirubin, 2.5);
+    obs(&mut r, 3.0, Quantity::Creatinine, 1.8);
+    obs(&mut r, 4.0, Quantity::Platelets, 160.0);
+    obs(&mut r, 9.0, Quantity::Platelets, 90.0);
+    obs(&mut r, 5.0, Quantity::Map, 72.0);
+    r.supports.push(SupportPeriod { kind: SupportKind::Crrt, start: at(6.0), stop: None, source: None });
+    r.sort();
+    let s = series::sofa2_window(&r.complete(), Window::FIRST_24H, &Options::default());
+    // CV 4 (MCS) + resp 4 (VA-ECMO) + brain 0 + liver 1 + kidney 4 (RRT) + hemostasis 2.
+    assert_eq!(s.points_of("cardiovascular"), Some(4.0), "{s:#?}");
+    assert_eq!(s.points_of("respiratory"), Some(4.0));
+    assert_eq!(s.points_of("liver"), Some(1.0));
+    assert_eq!(s.points_of("hemostasis"), Some(2.0));
+    assert_eq!(s.total, Some(15.0), "{s:#?}");
+
+    // The same run on VV-ECMO: respiratory 4, cardiovascular by MAP and drugs (MAP 72, none: 0).
+    r.run.mode = Mode::Vv;
+    let s = series::sofa2_window(&r.complete(), Window::FIRST_24H, &Options::default());
+    assert_eq!(s.points_of("cardiovascular"), Some(0.0), "{s:#?}");
+    assert_eq!(s.points_of("respiratory"), Some(4.0));
+}
+
+/// SOFA-2 kidney from charted urine volumes: 0.25 mL/kg/h for all 24 h (80 kg,
+/// 480 mL) is "< 0.3 mL/kg/h for ≥ 24 h": 3 points with a normal creatinine.
+#[test]
+fn sofa2_kidney_from_urine_intervals() {
+    let mut r = record();
+    r.run.mode = Mode::Vv;
+    obs(&mut r, 2.0, Quantity::Creatinine, 1.0);
+    for k in 0..4 {
+        vol(&mut r, 6.0 * k as f64, 6.0 * (k + 1) as f64, Quantity::UrineOutput, 120.0);
+    }
+    r.sort();
+    let s = series::sofa2_window(&r.complete(), Window::FIRST_24H, &Options::default());
+    assert_eq!(s.points_of("kidney"), Some(3.0), "{s:#?}");
+    // Before the window is complete, the urine criterion is not applied.
+    let s = series::sofa2_window(&r.as_of(at(20.0)), Window::FIRST_24H, &Options::default());
+    assert_eq!(s.points_of("kidney"), Some(0.0), "{s:#?}");
+}
