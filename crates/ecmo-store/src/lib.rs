@@ -6,8 +6,10 @@
 
 pub mod csv_format;
 pub mod csv_write;
+pub mod postgres;
 pub mod sqlite;
 pub mod stream;
+pub mod testing;
 
 use csv_format::{Batch, RowError};
 use ecmo_domain::{RunRecord, Timestamp};
@@ -18,6 +20,12 @@ use serde::Serialize;
 pub enum StoreError {
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("database error: {}", postgres_message(.0))]
+    Postgres(#[from] ::postgres::Error),
+    #[error("cannot connect to {target}: {}", postgres_message(.source))]
+    Connect { target: String, source: ::postgres::Error },
+    #[error("{0}")]
+    Config(String),
     #[error(
         "the database {path} was written by a newer version of ecmo (schema {found}, this program knows up to {known})"
     )]
@@ -88,8 +96,42 @@ pub struct RunSummary {
     pub cohort: Option<String>,
 }
 
-/// The registry store.
-pub trait Store {
+/// The full message of a PostgreSQL error (its Display alone says only "db error").
+fn postgres_message(e: &::postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => match db.detail() {
+            Some(detail) => format!("{} ({})", db.message(), detail),
+            None => db.message().to_string(),
+        },
+        None => {
+            let mut s = e.to_string();
+            let mut src = std::error::Error::source(e);
+            while let Some(c) = src {
+                s.push_str(&format!(": {c}"));
+                src = c.source();
+            }
+            s
+        }
+    }
+}
+
+/// Open the registry a `--db` spec names: a `postgres://` or `postgresql://` URL is a
+/// PostgreSQL registry (see docs/postgres.md), anything else a SQLite file path.
+pub fn open_store(spec: &str) -> Result<Box<dyn Store + Send>, StoreError> {
+    if is_postgres_url(spec) {
+        Ok(Box::new(postgres::PgStore::open(spec)?))
+    } else {
+        Ok(Box::new(sqlite::SqliteStore::open(std::path::Path::new(spec))?))
+    }
+}
+
+/// Whether a `--db` spec names a PostgreSQL registry.
+pub fn is_postgres_url(spec: &str) -> bool {
+    spec.starts_with("postgres://") || spec.starts_with("postgresql://")
+}
+
+/// The registry store. It also answers the CSV reader's questions about runs it holds.
+pub trait Store: csv_format::KnownRuns {
     /// Backend name for messages (`sqlite`, `postgresql`).
     fn backend(&self) -> &'static str;
 
@@ -142,8 +184,8 @@ impl DirImport {
 /// With `skip_invalid == false` the import is all-or-nothing: any invalid row
 /// or conflict means nothing is written. With `skip_invalid == true` the valid
 /// rows are written and the others are returned for a rejects file.
-pub fn import_dir<S: Store + csv_format::KnownRuns>(
-    store: &mut S,
+pub fn import_dir(
+    store: &mut dyn Store,
     dir: &std::path::Path,
     skip_invalid: bool,
 ) -> Result<DirImport, ImportDirError> {

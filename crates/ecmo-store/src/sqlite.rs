@@ -176,7 +176,7 @@ impl KnownRuns for SqliteStore {
     }
 }
 
-fn conflict<T>(l: &Located<T>, what: &str) -> RowError {
+pub(crate) fn conflict<T>(l: &Located<T>, what: &str) -> RowError {
     RowError {
         file: l.origin.file.clone(),
         line: l.origin.line,
@@ -187,11 +187,11 @@ fn conflict<T>(l: &Located<T>, what: &str) -> RowError {
     }
 }
 
-fn same(a: f64, b: f64) -> bool {
+pub(crate) fn same(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
 }
 
-fn same_opt(a: Option<f64>, b: Option<f64>) -> bool {
+pub(crate) fn same_opt(a: Option<f64>, b: Option<f64>) -> bool {
     match (a, b) {
         (Some(a), Some(b)) => same(a, b),
         (None, None) => true,
@@ -446,7 +446,7 @@ fn import_tx(tx: &Transaction, batch: &Batch, report: &mut ImportReport) -> Resu
     Ok(())
 }
 
-fn parse_code<T: FromStr>(s: String, what: &str) -> Result<T, StoreError> {
+pub(crate) fn parse_code<T: FromStr>(s: String, what: &str) -> Result<T, StoreError> {
     s.parse::<T>().map_err(|_| StoreError::Corrupt(format!("{what} '{s}'")))
 }
 
