@@ -16,6 +16,7 @@ use ecmo_analysis::stats::stepwise::{Direction, PCriterion};
 use ecmo_analysis::stats::survival::Ties;
 use ecmo_analysis::stats::table1::TestChoice;
 use ecmo_analysis::stats::validate::Selection;
+use ecmo_analysis::subgroup::SubgroupRequest;
 use ecmo_analysis::survival::SurvivalRequest;
 use ecmo_analysis::table1::Table1Request;
 use ecmo_analysis::validate::ValidateRequest;
@@ -27,7 +28,7 @@ use std::time::Instant;
 /// `ecmo analyze`.
 #[derive(clap::Args, Debug)]
 #[command(
-    about = "Statistics on any CSV table: Table 1, logistic regression, ROC, survival, calibration, validation",
+    about = "Statistics on any CSV table: Table 1, logistic regression, ROC, survival, calibration, validation, subgroups",
     after_help = "Missing values are empty cells and NA; rows missing a used column are dropped and counted.\n\
         Every subcommand prints R-like tables, or JSON with --json (schema: docs/json.md)."
 )]
@@ -50,6 +51,9 @@ enum Cmd {
     Calibration(CalibrationArgs),
     /// Bootstrap optimism-corrected performance, repeating the selection in each resample.
     Validate(ValidateArgs),
+    /// The same logistic model and ROC curve within each level of a grouping column, and the
+    /// likelihood-ratio test of the predictor x subgroup interaction.
+    Subgroup(SubgroupArgs),
 }
 
 /// Input file and output format, shared by every subcommand.
@@ -316,6 +320,39 @@ struct ValidateArgs {
     seed: u64,
 }
 
+#[derive(clap::Args, Debug)]
+struct SubgroupArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Binary outcome column.
+    #[arg(long, value_name = "COL")]
+    outcome: String,
+    /// Outcome value counted as positive (default: 1, or the second label in sorted order).
+    #[arg(long, value_name = "LEVEL")]
+    positive: Option<String>,
+    /// Predictor column whose odds ratio and AUC are compared across subgroups.
+    #[arg(long, value_name = "COL")]
+    predictor: String,
+    /// Grouping column (always categorical).
+    #[arg(long, visible_alias = "by", value_name = "COL")]
+    subgroup: String,
+    /// Adjustment columns, the same model in every subgroup.
+    #[arg(long, value_delimiter = ',', value_name = "A,B,..")]
+    adjust: Vec<String>,
+    /// Numeric predictor/adjustment columns to treat as categorical.
+    #[arg(long, value_delimiter = ',', value_name = "A,B,..")]
+    categorical: Vec<String>,
+    /// Reference level of a categorical column (the subgroup too), COLUMN=LEVEL (repeatable).
+    #[arg(long, value_name = "COL=LEVEL")]
+    reference: Vec<String>,
+    /// ROC direction: auto (pROC's rule, per subgroup), "<" (controls lower) or ">".
+    #[arg(long, default_value = "auto", value_parser = ["auto", "<", ">"])]
+    direction: String,
+    /// Skip the profile-likelihood CIs.
+    #[arg(long)]
+    no_profile: bool,
+}
+
 /// Run `ecmo analyze`.
 pub fn run(args: Args) -> Result<()> {
     match args.command {
@@ -325,6 +362,7 @@ pub fn run(args: Args) -> Result<()> {
         Cmd::Survival(a) => survival(a),
         Cmd::Calibration(a) => calibration(a),
         Cmd::Validate(a) => validate(a),
+        Cmd::Subgroup(a) => subgroup(a),
     }
 }
 
@@ -423,6 +461,33 @@ fn logistic(a: LogisticArgs) -> Result<()> {
     emit(&a.common, &rep, (tl, ta), render::logistic)
 }
 
+fn direction(s: &str) -> Option<RocDirection> {
+    match s {
+        "<" => Some(RocDirection::ControlsLower),
+        ">" => Some(RocDirection::ControlsHigher),
+        _ => None,
+    }
+}
+
+fn subgroup(a: SubgroupArgs) -> Result<()> {
+    let mut only = vec![a.outcome.as_str(), a.predictor.as_str(), a.subgroup.as_str()];
+    only.extend(a.adjust.iter().map(|s| s.as_str()));
+    let (table, tl) = load(&a.common, &only)?;
+    let req = SubgroupRequest {
+        outcome: a.outcome.clone(),
+        positive: a.positive.clone(),
+        predictor: a.predictor.clone(),
+        adjust: a.adjust.clone(),
+        subgroup: a.subgroup.clone(),
+        categorical: a.categorical.clone(),
+        references: parse_references(&a.reference)?,
+        direction: direction(&a.direction),
+        profile_ci: !a.no_profile,
+    };
+    let (rep, ta) = timed(|| ecmo_analysis::subgroup::run(&table, &req))?;
+    emit(&a.common, &rep, (tl, ta), render::subgroup)
+}
+
 fn roc(a: RocArgs) -> Result<()> {
     let mut only = vec![a.outcome.as_str()];
     only.extend(a.predictors.iter().map(|s| s.as_str()));
@@ -431,11 +496,7 @@ fn roc(a: RocArgs) -> Result<()> {
         outcome: a.outcome.clone(),
         positive: a.positive.clone(),
         predictors: a.predictors.clone(),
-        direction: match a.direction.as_str() {
-            "<" => Some(RocDirection::ControlsLower),
-            ">" => Some(RocDirection::ControlsHigher),
-            _ => None,
-        },
+        direction: direction(&a.direction),
         compare: !a.no_compare && (a.compare || a.predictors.len() >= 2),
         bootstrap: a.bootstrap,
         seed: a.seed,

@@ -311,3 +311,40 @@ fn text_output_is_readable() {
         assert!(t.contains(s), "missing {s} in\n{t}");
     }
 }
+
+#[test]
+fn subgroup_matches_glm_anova_lrt_and_proc() {
+    let gpath = format!("{}/../ecmo-stats/tests/golden/subgroup.json", env!("CARGO_MANIFEST_DIR"));
+    let g: Value = serde_json::from_str(&std::fs::read_to_string(gpath).unwrap()).unwrap();
+    let g = &g["age_by_race"];
+    let path = golden_path("birthwt.csv");
+    let r = json(&[
+        "analyze",
+        "subgroup",
+        &path,
+        "--outcome",
+        "low",
+        "--predictor",
+        "age",
+        "--by",
+        "race",
+        "--adjust",
+        "smoke",
+        "--no-profile",
+    ]);
+    let levels = r["levels"].as_array().unwrap();
+    assert_eq!(levels.len(), 3);
+    for (got, want) in levels.iter().zip(g["levels"].as_array().unwrap()) {
+        assert_eq!(f(&got["n"]), f(&want["n"]));
+        assert_eq!(f(&got["events"]), f(&want["events"]));
+        let c = &want["coefficients"][0];
+        close(f(&got["predictor"][0]["odds_ratio"]), f(&c["or"]), 1e-9, "OR");
+        close(f(&got["predictor"][0]["ci_low"]), f(&c["wald_ci"][0]), 1e-9, "Wald CI");
+        close(f(&got["roc"]["auc"]), f(&want["roc"]["auc"]), 1e-12, "AUC");
+    }
+    let t = &r["interaction"];
+    assert!(t["method"].as_str().unwrap().contains("likelihood-ratio"));
+    close(f(&t["test"]["statistic"]), f(&g["interaction"]["statistic"]), 1e-7, "LR chi-square");
+    assert_eq!(f(&t["test"]["df"]), 2.0);
+    close(f(&t["test"]["p"]), f(&g["interaction"]["p"]), 1e-7, "LR p");
+}

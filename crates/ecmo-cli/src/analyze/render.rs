@@ -5,6 +5,7 @@ use ecmo_analysis::BinaryCoding;
 use ecmo_analysis::calibration::CalibrationReport;
 use ecmo_analysis::logistic::LogisticReport;
 use ecmo_analysis::roc::RocReport;
+use ecmo_analysis::subgroup::SubgroupReport;
 use ecmo_analysis::survival::SurvivalReport;
 use ecmo_analysis::table1::Table1Report;
 use ecmo_analysis::validate::ValidateReport;
@@ -454,5 +455,75 @@ pub fn validate(r: &ValidateReport) -> String {
         r.selection_frequency.iter().map(|f| vec![f.term.clone(), f.selected.to_string()]).collect();
     out.push_str("\nSelected in resamples:\n");
     out.push_str(&table(&["Term", "times"], &rows));
+    out
+}
+
+/// Subgroup analysis.
+pub fn subgroup(r: &SubgroupReport) -> String {
+    let a = &r.analysis;
+    let mut out = String::new();
+    header(&mut out, &format!("Subgroup analysis of '{}' by '{}'", a.predictor, a.subgroup), &r.source);
+    let _ = writeln!(out, "Outcome {}", coding(&r.outcome));
+    rows_line(&mut out, r.n, r.dropped);
+    let adj = if a.adjust.is_empty() { "none".to_string() } else { a.adjust.join(", ") };
+    let _ = writeln!(out, "Model in each subgroup: logistic, {} adjusted for: {adj}; {}", a.predictor, r.missing_data);
+    let mut rows = Vec::new();
+    for f in std::iter::once(&a.overall).chain(&a.levels) {
+        let auc = f.roc.as_ref();
+        let auc_cells = |v: &mut Vec<String>| {
+            v.push(auc.map(|c| num(c.auc, 4)).unwrap_or_default());
+            v.push(auc.map(|c| format!("{}-{}", num(c.ci_low, 4), num(c.ci_high, 4))).unwrap_or_default());
+        };
+        if f.predictor.is_empty() {
+            let mut v = vec![f.level.clone(), format!("{}/{}", f.events, f.n), String::new(), "not estimable".into()];
+            v.extend([String::new(), String::new()]);
+            auc_cells(&mut v);
+            rows.push(v);
+        }
+        for c in &f.predictor {
+            let ci = match (c.profile_ci_low, c.profile_ci_high) {
+                (Some(l), Some(h)) => format!("{}-{} (profile)", num(l, 4), num(h, 4)),
+                _ => format!("{}-{} (Wald)", num(c.ci_low, 4), num(c.ci_high, 4)),
+            };
+            let mut v = vec![f.level.clone(), format!("{}/{}", f.events, f.n), c.term.clone(), num(c.odds_ratio, 4)];
+            v.extend([ci, pval(c.p)]);
+            auc_cells(&mut v);
+            rows.push(v);
+        }
+    }
+    out.push('\n');
+    out.push_str(&table(&["Subgroup", "Events/n", "Term", "OR", "95% CI", "p", "AUC", "95% CI (DeLong)"], &rows));
+    let t = &a.interaction;
+    let _ = writeln!(
+        out,
+        "\nInteraction {}:{} ({} term(s)): {}\n  chi-square {} on {} df, p {}  [{} vs {}]",
+        a.predictor,
+        a.subgroup,
+        t.terms.len(),
+        t.method,
+        num(t.test.statistic, 5),
+        t.test.df,
+        pval(t.test.p),
+        t.interaction_model,
+        t.main_model
+    );
+    if let Some(h) = &a.auc_heterogeneity {
+        let _ = writeln!(
+            out,
+            "AUC equal across subgroups: {}: statistic {} (df {}), p {}",
+            h.method,
+            num(h.statistic, 5),
+            num(h.df, 4),
+            pval(h.p)
+        );
+    }
+    for f in std::iter::once(&a.overall).chain(&a.levels) {
+        for w in &f.warnings {
+            let _ = writeln!(out, "Warning ({}): {w}", f.level);
+        }
+    }
+    for w in &a.warnings {
+        let _ = writeln!(out, "Warning: {w}");
+    }
     out
 }
