@@ -530,6 +530,7 @@ impl<'a> Reader<'a> {
                 vaso_u_per_kg_min: per_kg_vaso,
                 entered: rate,
                 unit,
+                salt: charted.salt,
                 minutes,
                 time: None,
                 source: None,

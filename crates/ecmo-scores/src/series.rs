@@ -39,6 +39,11 @@ pub struct RawRef {
     /// Unit as entered.
     pub unit: String,
     pub source: Option<String>,
+    /// How an infusion rate charted in another unit or as a salt (norepinephrine
+    /// tartrate) became the base rate the scores use, e.g.
+    /// "bitartrate_monohydrate: 0.1 mcg/kg/min base".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub converted: Option<String>,
 }
 
 impl RawRef {
@@ -51,6 +56,7 @@ impl RawRef {
             value: o.entered_value,
             unit: o.entered_unit.symbol().to_string(),
             source: o.source.clone(),
+            converted: None,
         }
     }
 
@@ -63,8 +69,19 @@ impl RawRef {
             value: i.entered_rate,
             unit: i.entered_unit.symbol().to_string(),
             source: i.source.clone(),
+            converted: converted(i),
         }
     }
+}
+
+/// The conversion note of an infusion record, when the chart differs from the base rate.
+fn converted(i: &InfusionChange) -> Option<String> {
+    let canonical = i.drug.canonical_unit();
+    if i.salt == ecmo_domain::Salt::Base && i.entered_unit == canonical {
+        return None;
+    }
+    let salt = if i.salt == ecmo_domain::Salt::Base { "charted" } else { i.salt.code() };
+    Some(format!("{salt}: {} {} base", i.rate, canonical.symbol()))
 }
 
 /// A derived value with its provenance; `value` is `None` when it cannot be
@@ -597,6 +614,7 @@ pub fn sofa_doses(view: &RunView, w: Window, min_minutes: f64) -> DoseSet {
                 vaso_u_per_kg_min: None,
                 entered: s.change.entered_rate,
                 unit: s.change.entered_unit,
+                salt: s.change.salt,
                 minutes: Some(s.episode_minutes as f64),
                 time: Some(s.change.time),
                 source: s.change.source.clone(),
@@ -978,6 +996,7 @@ pub fn arrest_times(view: &RunView) -> ArrestTimes {
         value: 0.0,
         unit: String::new(),
         source: None,
+        converted: None,
     };
     if !a.had_arrest() {
         let none = |n: &str| Derived::undefined(n, "min", "no cardiac arrest before ECMO");
@@ -1054,6 +1073,7 @@ pub fn end_organ(view: &RunView, decision: Timestamp) -> EndOrgan {
             value: 1.0,
             unit: String::new(),
             source: s.source.clone(),
+            converted: None,
         })
         .collect();
     let rrt = Derived::ok("rrt", !rrt_periods.is_empty(), "yes/no", rrt_prov);
@@ -1113,6 +1133,7 @@ pub fn weaning(view: &RunView) -> Weaning {
         value: e.value.unwrap_or(0.0),
         unit: String::new(),
         source: e.source.clone(),
+        converted: None,
     };
     let death = view.events_of(EventKind::Death).next();
     let mut prov = Vec::new();
@@ -1147,6 +1168,7 @@ pub fn weaning(view: &RunView) -> Weaning {
         value: 0.0,
         unit: String::new(),
         source: None,
+        converted: None,
     });
     let horizon = dec.plus_minutes(30 * 1440);
     let bridge = view.events().iter().find(|e| {
@@ -1175,6 +1197,7 @@ pub fn weaning(view: &RunView) -> Weaning {
             value: 0.0,
             unit: String::new(),
             source: None,
+            converted: None,
         });
     }
     if recann_event.is_some() || recann_run.is_some() {

@@ -6,7 +6,7 @@
 //! ng/kg/min for angiotensin II.
 
 use crate::result::{Builder, Component, Options, ScoreError, ScoreResult, VisVariant};
-use ecmo_domain::{Drug, Timestamp, Unit};
+use ecmo_domain::{Drug, Salt, Timestamp, Unit};
 use serde::Serialize;
 
 /// One running (or charted) infusion at the instant scored.
@@ -19,6 +19,9 @@ pub struct DoseEntry {
     pub vaso_u_per_kg_min: Option<f64>,
     pub entered: f64,
     pub unit: Unit,
+    /// The salt form the rate was charted as (norepinephrine tartrate is common);
+    /// `rate` is always the base.
+    pub salt: Salt,
     /// How long the infusion has run (SOFA counts only ≥ 60 min); `None` = not stated.
     pub minutes: Option<f64>,
     pub time: Option<Timestamp>,
@@ -33,6 +36,7 @@ impl DoseEntry {
             rate: Some(rate),
             vaso_u_per_kg_min: None,
             entered: rate,
+            salt: Salt::Base,
             unit: drug.canonical_unit(),
             minutes: None,
             time: None,
@@ -180,7 +184,18 @@ pub fn vis(doses: &DoseSet, variant: VisVariant, opts: &Options) -> Result<Score
                     }
                 } else {
                     let r = e.rate.unwrap_or(0.0);
-                    b.add(Component::new(d.code(), c * r).with_value(r, d.canonical_unit().symbol()));
+                    let mut comp = Component::new(d.code(), c * r).with_value(r, d.canonical_unit().symbol());
+                    // Say how a charted salt or unit became the base rate the score uses.
+                    if e.salt != Salt::Base || e.unit != d.canonical_unit() {
+                        let salt = if e.salt == Salt::Base { String::new() } else { format!(" {}", e.salt.code()) };
+                        comp = comp.note(format!(
+                            "{} {}{salt} charted = {r:.4} {} base",
+                            e.entered,
+                            e.unit,
+                            d.canonical_unit()
+                        ));
+                    }
+                    b.add(comp);
                 }
             }
             None => {

@@ -75,6 +75,10 @@ fn dose_pitfalls_are_refused_with_the_field_named() {
 fn tartrate_is_scored_as_base() {
     let r = run("vis", &[("norepinephrine", "0.2 mcg/kg/min"), ("norepinephrine_salt", "tartrate")]).unwrap();
     assert!((r.total.unwrap() - 10.0).abs() < 1e-9);
+    // The component tells the reader the charted salt rate was halved.
+    let c = r.components.iter().find(|c| c.name == "norepinephrine").unwrap();
+    let note = c.note.as_deref().unwrap_or("");
+    assert!(note.contains("bitartrate_monohydrate") && note.contains("0.1000 mcg/kg/min base"), "{note}");
 }
 
 #[test]

@@ -520,3 +520,28 @@ fn sofa2_kidney_from_urine_intervals() {
     let s = series::sofa2_window(&r.as_of(at(20.0)), Window::FIRST_24H, &Options::default());
     assert_eq!(s.points_of("kidney"), Some(0.0), "{s:#?}");
 }
+
+/// Norepinephrine charted as tartrate: VIS uses the base (half the charted
+/// rate) and the provenance says so, so the bedside sees why 0.2 gave 10 points.
+#[test]
+fn norepinephrine_tartrate_is_scored_as_base_and_says_so() {
+    let mut r = record();
+    r.infusions.push(InfusionChange {
+        time: at(0.0),
+        drug: Drug::Norepinephrine,
+        rate: 0.1,
+        entered_rate: 0.2,
+        entered_unit: Unit::McgPerKgPerMin,
+        salt: Salt::BitartrateMonohydrate,
+        concentration: None,
+        weight_kg: 80.0,
+        source: Some("pump 3".into()),
+    });
+    r.sort();
+    let v = series::vis_at(&r.complete(), 1.0, VisVariant::Gaies2010);
+    close(v.value, 10.0);
+    assert_eq!(v.provenance.len(), 1);
+    assert_eq!(v.provenance[0].value, 0.2);
+    let note = v.provenance[0].converted.as_deref().expect("conversion shown");
+    assert!(note.contains("bitartrate_monohydrate") && note.contains("0.1 mcg/kg/min base"), "{note}");
+}
