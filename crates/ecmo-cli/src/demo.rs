@@ -2,8 +2,6 @@
 
 use crate::DbArg;
 use anyhow::{Context, Result};
-use ecmo_store::Store;
-use ecmo_store::sqlite::SqliteStore;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -23,9 +21,9 @@ pub fn run(args: Args) -> Result<()> {
     println!("Generating {} synthetic patients (seed {})...", args.patients, args.seed);
     ecmo_synth::write_registry(&dir, args.patients, args.seed, &ecmo_synth::Mix::default(), threads, &|_| {})
         .with_context(|| format!("writing the synthetic registry to {}", dir.display()))?;
-    let mut store = SqliteStore::open(&args.db.db).with_context(|| format!("opening {}", args.db.db.display()))?;
+    let mut store = args.db.open()?;
     // The demo goes through the same validated import as a centre's own files.
-    let outcome = crate::import::import(&mut store, &dir, false);
+    let outcome = crate::import::import(&mut *store, &dir, false);
     let _ = std::fs::remove_dir_all(&dir);
     let outcome = outcome?;
     if !outcome.committed {
@@ -43,7 +41,7 @@ pub fn run(args: Args) -> Result<()> {
         *by_cohort.entry(r.cohort.as_deref().unwrap_or("-")).or_default() += 1;
     }
     println!();
-    println!("Created {} with a SYNTHETIC registry (not real patients):", args.db.db.display());
+    println!("Created {} with a SYNTHETIC registry (not real patients):", args.db.label());
     println!(
         "  {} patients, {} ECMO runs, {} observations, {} infusion rate changes, {} support periods, {} events",
         counts.patients, counts.runs, counts.observations, counts.infusions, counts.supports, counts.events
@@ -55,7 +53,7 @@ pub fn run(args: Args) -> Result<()> {
     }
     println!();
     println!("Next:");
-    println!("  ecmo runs --db {}                 list the runs with their key facts", args.db.db.display());
+    println!("  ecmo runs --db {}                 list the runs with their key facts", args.db.label());
     println!("  ecmo synth --patients 1000 --out registry/   write a synthetic registry as CSV files to inspect");
     println!(
         "  ecmo import registry/ --db my.db             load a centre's own CSV export (format: docs/data-format.md)"

@@ -5,8 +5,6 @@ use crate::output::progress_bar;
 use anyhow::{Context, Result, bail};
 use ecmo_domain::RunRecord;
 use ecmo_scores::features::{FeatureBuilder, FeatureConfig, FeatureRow};
-use ecmo_store::Store;
-use ecmo_store::sqlite::SqliteStore;
 use ecmo_store::stream::{RegistryStream, StreamError};
 use std::io::Write;
 use std::path::PathBuf;
@@ -15,8 +13,8 @@ use std::sync::mpsc::sync_channel;
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Registry database to read (default ./ecmo.db unless --from is given).
-    #[arg(long, env = "ECMO_DB", value_name = "PATH", conflicts_with = "from")]
-    pub db: Option<PathBuf>,
+    #[arg(long, env = "ECMO_DB", value_name = "PATH|URL", conflicts_with = "from")]
+    pub db: Option<String>,
     /// Read a registry directory of CSV files directly, without a database
     /// (record files grouped by run in the order of runs.csv).
     #[arg(long, value_name = "DIR")]
@@ -70,17 +68,17 @@ pub fn run(args: Args) -> Result<()> {
             )
         }
         None => {
-            let db = args.db.clone().unwrap_or_else(|| PathBuf::from("ecmo.db"));
+            let db = crate::DbArg { db: args.db.clone().unwrap_or_else(|| "ecmo.db".into()) };
             if !db.exists() {
-                bail!("no registry at {}; create one with `ecmo demo` or give --from DIR", db.display());
+                bail!("no registry at {}; create one with `ecmo demo` or give --from DIR", db.label());
             }
-            let total = SqliteStore::open(&db)?.counts()?.runs;
-            let label = db.display().to_string();
+            let total = db.open()?.counts()?.runs;
+            let label = db.label();
             (
                 label,
                 total,
                 Box::new(move || {
-                    let store = SqliteStore::open(&db)?;
+                    let store = db.open()?;
                     store.for_each_run(&mut |rec| {
                         // A closed receiver means the writer failed; it reports why.
                         let _ = tx.send(rec);

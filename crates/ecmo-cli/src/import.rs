@@ -2,8 +2,7 @@
 
 use crate::{DbArg, InvalidInput};
 use anyhow::{Context, Result, bail};
-use ecmo_store::sqlite::SqliteStore;
-use ecmo_store::{DirImport, import_dir, write_rejects};
+use ecmo_store::{DirImport, Store, import_dir, write_rejects};
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args, Debug)]
@@ -28,12 +27,12 @@ pub struct Args {
 const SHOWN_ERRORS: usize = 50;
 
 pub fn run(args: Args) -> Result<()> {
-    let mut store = SqliteStore::open(&args.db.db).with_context(|| format!("opening {}", args.db.db.display()))?;
-    let outcome = import(&mut store, &args.dir, args.skip_invalid)?;
+    let mut store = args.db.open()?;
+    let outcome = import(&mut *store, &args.dir, args.skip_invalid)?;
     report(&outcome, &args)
 }
 
-pub fn import(store: &mut SqliteStore, dir: &Path, skip_invalid: bool) -> Result<DirImport> {
+pub fn import(store: &mut dyn Store, dir: &Path, skip_invalid: bool) -> Result<DirImport> {
     import_dir(store, dir, skip_invalid).map_err(|e| match e {
         ecmo_store::ImportDirError::Read(r) => anyhow::Error::new(InvalidInput(r.to_string())),
         ecmo_store::ImportDirError::Store(s) => anyhow::Error::new(s),
@@ -71,7 +70,7 @@ fn report(o: &DirImport, args: &Args) -> Result<()> {
             let i = &o.inserted;
             println!(
                 "Imported into {}: {} patients, {} runs, {} observations, {} infusion changes, {} support periods, {} events.",
-                args.db.db.display(),
+                args.db.label(),
                 i.patients,
                 i.runs,
                 i.observations,

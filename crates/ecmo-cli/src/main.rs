@@ -14,7 +14,6 @@ mod scores;
 mod synth;
 
 use clap::{Parser, Subcommand};
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Exit code for input that was read but is not valid (bad rows, conflicts).
@@ -69,9 +68,29 @@ enum Command {
 /// `--db` shared by every command that reads or writes the registry.
 #[derive(clap::Args, Debug, Clone)]
 pub struct DbArg {
-    /// Registry database file (SQLite); created if missing.
-    #[arg(long, env = "ECMO_DB", default_value = "ecmo.db", value_name = "PATH")]
-    pub db: PathBuf,
+    /// Registry: a SQLite file (created if missing) or a PostgreSQL URL,
+    /// postgres://user@host:port/database[?schema=NAME] (docs/postgres.md).
+    #[arg(long, env = "ECMO_DB", default_value = "ecmo.db", value_name = "PATH|URL")]
+    pub db: String,
+}
+
+impl DbArg {
+    /// The registry for messages (a URL without its password).
+    pub fn label(&self) -> String {
+        ecmo_store::postgres::redact(&self.db)
+    }
+
+    /// Whether the registry may already hold data: a SQLite file that exists, or any
+    /// PostgreSQL URL (the server says whether it is reachable).
+    pub fn exists(&self) -> bool {
+        ecmo_store::is_postgres_url(&self.db) || std::path::Path::new(&self.db).exists()
+    }
+
+    /// Open (creating or migrating) the registry.
+    pub fn open(&self) -> anyhow::Result<Box<dyn ecmo_store::Store + Send>> {
+        use anyhow::Context;
+        ecmo_store::open_store(&self.db).with_context(|| format!("opening {}", self.label()))
+    }
 }
 
 fn main() -> ExitCode {

@@ -2,9 +2,7 @@
 
 use crate::DbArg;
 use crate::output::table;
-use anyhow::{Context, Result};
-use ecmo_store::Store;
-use ecmo_store::sqlite::SqliteStore;
+use anyhow::Result;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -19,14 +17,14 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    if !args.db.db.exists() {
+    if !args.db.exists() {
         anyhow::bail!(
             "no registry at {}; create one with `ecmo demo` or `ecmo import DIR --db {}`",
-            args.db.db.display(),
-            args.db.db.display()
+            args.db.label(),
+            args.db.label()
         );
     }
-    let store = SqliteStore::open(&args.db.db).with_context(|| format!("opening {}", args.db.db.display()))?;
+    let store = args.db.open()?;
     let mut runs = store.run_summaries()?;
     if args.limit > 0 {
         runs.truncate(args.limit);

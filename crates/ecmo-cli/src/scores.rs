@@ -11,8 +11,7 @@ use ecmo_domain::{ArrestLocation, RunRecord, Timestamp};
 use ecmo_scores::run_scores::{RunScores, run_scores};
 use ecmo_scores::series::{Derived, RawRef};
 use ecmo_scores::{Options, ScoreResult};
-use ecmo_store::sqlite::SqliteStore;
-use ecmo_store::{Store, StoreError};
+use ecmo_store::StoreError;
 use std::fmt::Write as _;
 
 #[derive(clap::Args, Debug)]
@@ -39,22 +38,22 @@ pub fn run(args: Args) -> Result<()> {
             InvalidInput(format!("--at {h}: give the number of hours after ECMO flow start, e.g. --at 24")).into()
         );
     }
-    if !args.db.db.exists() {
+    if !args.db.exists() {
         return Err(InvalidInput(format!(
             "no registry at {}; create one with `ecmo demo` or `ecmo import DIR --db {}`",
-            args.db.db.display(),
-            args.db.db.display()
+            args.db.label(),
+            args.db.label()
         ))
         .into());
     }
-    let store = SqliteStore::open(&args.db.db).with_context(|| format!("opening {}", args.db.db.display()))?;
+    let store = args.db.open()?;
     let record = match store.load_run(&args.run) {
         Ok(r) => r,
         Err(StoreError::NoSuchRun(id)) => {
             return Err(InvalidInput(format!(
                 "there is no run '{id}' in {}; `ecmo runs --db {}` lists the run ids",
-                args.db.db.display(),
-                args.db.db.display()
+                args.db.label(),
+                args.db.label()
             ))
             .into());
         }

@@ -322,7 +322,7 @@ fn load_record(c: &mut impl GenericClient, run: Run) -> Result<RunRecord, StoreE
     let mut rec = RunRecord::new(patient, run);
     let id = rec.run.id.clone();
     for r in c.query(
-        "SELECT quantity, time, value, entered_value, entered_unit, start, source FROM observations WHERE run_id = $1 ORDER BY time",
+        "SELECT quantity, time, value, entered_value, entered_unit, start, source FROM observations WHERE run_id = $1 ORDER BY time, quantity COLLATE \"C\"",
         &[&id],
     )? {
         rec.observations.push(Observation {
@@ -336,7 +336,7 @@ fn load_record(c: &mut impl GenericClient, run: Run) -> Result<RunRecord, StoreE
         });
     }
     for r in c.query(
-        "SELECT drug, time, rate, entered_rate, entered_unit, salt, concentration, concentration_unit, weight_kg, source FROM infusions WHERE run_id = $1 ORDER BY time",
+        "SELECT drug, time, rate, entered_rate, entered_unit, salt, concentration, concentration_unit, weight_kg, source FROM infusions WHERE run_id = $1 ORDER BY time, drug COLLATE \"C\"",
         &[&id],
     )? {
         let concentration = match (r.get::<_, Option<f64>>(6), r.get::<_, Option<String>>(7)) {
@@ -357,7 +357,10 @@ fn load_record(c: &mut impl GenericClient, run: Run) -> Result<RunRecord, StoreE
             source: r.get(9),
         });
     }
-    for r in c.query("SELECT kind, start, stop, source FROM supports WHERE run_id = $1 ORDER BY start", &[&id])? {
+    for r in c.query(
+        "SELECT kind, start, stop, source FROM supports WHERE run_id = $1 ORDER BY start, kind COLLATE \"C\"",
+        &[&id],
+    )? {
         rec.supports.push(SupportPeriod {
             kind: parse_code::<SupportKind>(r.get(0), "support kind")?,
             start: Timestamp(r.get(1)),
@@ -365,7 +368,10 @@ fn load_record(c: &mut impl GenericClient, run: Run) -> Result<RunRecord, StoreE
             source: r.get(3),
         });
     }
-    for r in c.query("SELECT kind, time, value, detail, source FROM events WHERE run_id = $1 ORDER BY time", &[&id])? {
+    for r in c.query(
+        "SELECT kind, time, value, detail, source FROM events WHERE run_id = $1 ORDER BY time, kind COLLATE \"C\"",
+        &[&id],
+    )? {
         rec.events.push(Event {
             kind: parse_code::<EventKind>(r.get(0), "event")?,
             time: Timestamp(r.get(1)),
@@ -834,7 +840,7 @@ impl Store for PgStore {
                 (SELECT MAX(time) FROM observations o WHERE o.run_id = r.id),
                 (SELECT COUNT(*) FROM observations o WHERE o.run_id = r.id) + (SELECT COUNT(*) FROM infusions i WHERE i.run_id = r.id)
                   + (SELECT COUNT(*) FROM events e WHERE e.run_id = r.id) + (SELECT COUNT(*) FROM supports s WHERE s.run_id = r.id)
-             FROM runs r JOIN patients p ON p.id = r.patient_id ORDER BY r.flow_start, r.id",
+             FROM runs r JOIN patients p ON p.id = r.patient_id ORDER BY r.flow_start, r.id COLLATE \"C\"",
             &[],
         )?;
         let mut out = Vec::with_capacity(rows.len());
@@ -872,8 +878,12 @@ impl Store for PgStore {
     }
 
     fn for_each_run(&self, f: &mut dyn FnMut(RunRecord) -> Result<(), StoreError>) -> Result<(), StoreError> {
-        let ids: Vec<String> =
-            self.client().query("SELECT id FROM runs ORDER BY id", &[])?.iter().map(|r| r.get(0)).collect();
+        let ids: Vec<String> = self
+            .client()
+            .query("SELECT id FROM runs ORDER BY id COLLATE \"C\"", &[])?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
         for id in ids {
             // Each run is read under the lock and handed over without it, so that the
             // callback may use the store (or take long) without blocking other readers.

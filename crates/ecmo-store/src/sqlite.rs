@@ -552,7 +552,7 @@ fn load_record(conn: &Connection, run: Run) -> Result<RunRecord, StoreError> {
     let id = rec.run.id.clone();
     {
         let mut s = conn.prepare_cached(
-            "SELECT quantity, time, value, entered_value, entered_unit, start, source FROM observations WHERE run_id = ?1 ORDER BY time",
+            "SELECT quantity, time, value, entered_value, entered_unit, start, source FROM observations WHERE run_id = ?1 ORDER BY time, quantity",
         )?;
         let rows = s.query_map([&id], |r| {
             Ok((
@@ -580,7 +580,7 @@ fn load_record(conn: &Connection, run: Run) -> Result<RunRecord, StoreError> {
     }
     {
         let mut s = conn.prepare_cached(
-            "SELECT drug, time, rate, entered_rate, entered_unit, salt, concentration, concentration_unit, weight_kg, source FROM infusions WHERE run_id = ?1 ORDER BY time",
+            "SELECT drug, time, rate, entered_rate, entered_unit, salt, concentration, concentration_unit, weight_kg, source FROM infusions WHERE run_id = ?1 ORDER BY time, drug",
         )?;
         let rows = s.query_map([&id], |r| {
             Ok((
@@ -619,7 +619,7 @@ fn load_record(conn: &Connection, run: Run) -> Result<RunRecord, StoreError> {
     }
     {
         let mut s =
-            conn.prepare_cached("SELECT kind, start, stop, source FROM supports WHERE run_id = ?1 ORDER BY start")?;
+            conn.prepare_cached("SELECT kind, start, stop, source FROM supports WHERE run_id = ?1 ORDER BY start, kind")?;
         let rows = s.query_map([&id], |r| {
             Ok((
                 r.get::<_, String>(0)?,
@@ -640,7 +640,7 @@ fn load_record(conn: &Connection, run: Run) -> Result<RunRecord, StoreError> {
     }
     {
         let mut s = conn
-            .prepare_cached("SELECT kind, time, value, detail, source FROM events WHERE run_id = ?1 ORDER BY time")?;
+            .prepare_cached("SELECT kind, time, value, detail, source FROM events WHERE run_id = ?1 ORDER BY time, kind")?;
         let rows = s.query_map([&id], |r| {
             Ok((
                 r.get::<_, String>(0)?,
