@@ -15,6 +15,7 @@
 #![allow(clippy::needless_range_loop, clippy::neg_cmp_op_on_partial_ord)]
 
 pub mod calibration;
+pub mod decision;
 pub mod describe;
 pub mod design;
 pub mod dist;
@@ -22,8 +23,10 @@ pub mod error;
 pub mod htest;
 pub mod linalg;
 pub mod logistic;
+pub mod reclassification;
 pub mod rng;
 pub mod roc;
+pub mod roc_compare;
 pub mod stepwise;
 pub mod subgroup;
 pub mod survival;
