@@ -286,7 +286,28 @@ fn cardiogenic_shock(profile: Profile, index: u64, rng: &mut ChaCha8Rng) -> RunR
     };
     physiology(&mut b, rng, &targets, weaned);
     outcome(&mut b, rng, ending, duration_h, recannulated);
+    pre_ecmo_extras(&mut b, rng);
     b.finish()
+}
+
+/// Pre-ECMO values that SAVE and ENCOURAGE need and the studies do not report
+/// (peak inspiratory pressure, prothrombin activity, transaminases, GCS). Drawn
+/// last, so adding them left every earlier draw, and the calibrated figures, as
+/// they were.
+fn pre_ecmo_extras(b: &mut Builder, rng: &mut ChaCha8Rng) {
+    let arrest = b.rec.run.arrest.had_arrest();
+    if b.rec.run.ventilation_hours_before.is_none() {
+        b.rec.run.ventilation_hours_before = Some(round_to(uniform(rng, 0.0, 30.0), 0.5));
+    }
+    if b.rec.run.ventilation_hours_before.is_some_and(|h| h > 0.0) {
+        b.obs(Q::PeakInspiratoryPressure, -1.0, trunc_normal(rng, 26.0, 5.0, 14.0, 42.0), Unit::CmH2O, 1.0);
+    }
+    b.obs(Q::ProthrombinActivity, -1.0, trunc_normal(rng, 60.0, 16.0, 15.0, 100.0), Unit::Percent, 1.0);
+    let alt = (trunc_normal(rng, 4.3, 1.1, 2.5, 8.5)).exp();
+    b.obs(Q::Alt, -1.0, alt, Unit::UnitsPerL, 1.0);
+    b.obs(Q::Ast, -1.0, alt * uniform(rng, 1.1, 1.8), Unit::UnitsPerL, 1.0);
+    let gcs = if arrest { 3.0 } else { trunc_normal(rng, 11.0, 3.5, 3.0, 15.0).round() };
+    b.obs(Q::Gcs, -1.5, gcs, Unit::Dimensionless, 1.0);
 }
 
 fn pick<T: Copy>(table: &[(T, f64)], u: f64) -> T {
@@ -737,6 +758,7 @@ fn ecpr(index: u64, rng: &mut ChaCha8Rng) -> RunRecord {
             .unwrap_or(duration_h);
         b.event(EventKind::Cpc, death, Some(5.0), Some("death"));
     }
+    pre_ecmo_extras(&mut b, rng);
     b.finish()
 }
 
@@ -833,5 +855,6 @@ fn vad_referral(index: u64, rng: &mut ChaCha8Rng) -> RunRecord {
         }
     }
     let _ = flow;
+    pre_ecmo_extras(&mut b, rng);
     b.finish()
 }
