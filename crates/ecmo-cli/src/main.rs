@@ -11,6 +11,7 @@ mod output;
 mod runs;
 mod score;
 mod scores;
+mod serve;
 mod synth;
 
 use clap::{Parser, Subcommand};
@@ -63,6 +64,12 @@ enum Command {
     Features(features::Args),
     /// Statistics on any CSV table: Table 1, logistic, ROC, survival, calibration, validation.
     Analyze(analyze::Args),
+    /// Start the web application (bedside dashboard, cohort view, JSON API) on the registry.
+    Serve(serve::ServeArgs),
+    /// Accounts of the web application (the first administrator is created here).
+    User(serve::UserArgs),
+    /// Verify or export the audit log of access to patient data.
+    Audit(serve::AuditArgs),
 }
 
 /// `--db` shared by every command that reads or writes the registry.
@@ -104,6 +111,9 @@ fn main() -> ExitCode {
         Command::Scores(a) => scores::run(a),
         Command::Features(a) => features::run(a),
         Command::Analyze(a) => analyze::run(a),
+        Command::Serve(a) => serve::serve(a),
+        Command::User(a) => serve::user(a),
+        Command::Audit(a) => serve::audit(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -4,6 +4,8 @@
 //! is the embedded default. A PostgreSQL backend implements the same trait
 //! (issue 8) without touching the domain or the analyses.
 
+pub mod accounts;
+pub mod audit;
 pub mod csv_format;
 pub mod csv_write;
 pub mod postgres;
@@ -34,6 +36,8 @@ pub enum StoreError {
     Corrupt(String),
     #[error("no run with id '{0}' in the registry")]
     NoSuchRun(String),
+    #[error("{0} already exists")]
+    Duplicate(String),
 }
 
 /// What to do with rows that conflict with what the store already holds.

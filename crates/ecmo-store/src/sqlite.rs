@@ -12,10 +12,13 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use std::path::Path;
 use std::str::FromStr;
 
+mod web;
+
 /// Schema migrations, applied in order; never edit a released one, add a new one.
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    r#"
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        r#"
 CREATE TABLE patients (
     id TEXT PRIMARY KEY,
     sex TEXT NOT NULL,
@@ -105,7 +108,46 @@ CREATE TABLE imports (
     unchanged INTEGER NOT NULL
 );
 "#,
-)];
+    ),
+    (
+        2,
+        // Web application: accounts, sessions (token SHA-256 only), settings, and the
+        // hash-chained audit log (crate::audit). Plain SQL that PostgreSQL also accepts.
+        r#"
+CREATE TABLE accounts (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL CHECK (role IN ('clinician', 'researcher', 'admin')),
+    password_hash TEXT NOT NULL,
+    disabled INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE sessions (
+    token_hash TEXT PRIMARY KEY,
+    account_id INTEGER NOT NULL REFERENCES accounts(id),
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE TABLE settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE audit_log (
+    seq INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    who TEXT NOT NULL,
+    role TEXT NOT NULL,
+    action TEXT NOT NULL,
+    what TEXT NOT NULL,
+    patient_id TEXT,
+    outcome TEXT NOT NULL,
+    from_addr TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+);
+"#,
+    ),
+];
 
 /// The SQLite registry.
 pub struct SqliteStore {
@@ -618,8 +660,8 @@ fn load_record(conn: &Connection, run: Run) -> Result<RunRecord, StoreError> {
         }
     }
     {
-        let mut s =
-            conn.prepare_cached("SELECT kind, start, stop, source FROM supports WHERE run_id = ?1 ORDER BY start, kind")?;
+        let mut s = conn
+            .prepare_cached("SELECT kind, start, stop, source FROM supports WHERE run_id = ?1 ORDER BY start, kind")?;
         let rows = s.query_map([&id], |r| {
             Ok((
                 r.get::<_, String>(0)?,
@@ -639,8 +681,9 @@ fn load_record(conn: &Connection, run: Run) -> Result<RunRecord, StoreError> {
         }
     }
     {
-        let mut s = conn
-            .prepare_cached("SELECT kind, time, value, detail, source FROM events WHERE run_id = ?1 ORDER BY time, kind")?;
+        let mut s = conn.prepare_cached(
+            "SELECT kind, time, value, detail, source FROM events WHERE run_id = ?1 ORDER BY time, kind",
+        )?;
         let rows = s.query_map([&id], |r| {
             Ok((
                 r.get::<_, String>(0)?,
