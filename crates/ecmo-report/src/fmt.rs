@@ -1,0 +1,75 @@
+//! Number and text formatting shared by the HTML and CSV outputs.
+
+/// HTML/XML escape.
+pub fn esc(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for ch in s.chars() {
+        match ch {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&#39;"),
+            _ => o.push(ch),
+        }
+    }
+    o
+}
+
+fn fixed(v: f64, d: usize) -> String {
+    if v.is_nan() {
+        return "-".into();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "Inf".into() } else { "-Inf".into() };
+    }
+    let s = format!("{v:.d$}");
+    // "-0.00" reads as a sign that is not there.
+    if s.starts_with('-') && s[1..].chars().all(|c| c == '0' || c == '.') { s[1..].to_string() } else { s }
+}
+
+pub fn f1(v: f64) -> String {
+    fixed(v, 1)
+}
+pub fn f2(v: f64) -> String {
+    fixed(v, 2)
+}
+pub fn f3(v: f64) -> String {
+    fixed(v, 3)
+}
+
+/// p as journals print it: "< 0.001" below 0.001, else three decimals.
+pub fn p_value(p: f64) -> String {
+    if p.is_nan() {
+        "-".into()
+    } else if p < 0.001 {
+        "< 0.001".into()
+    } else {
+        fixed(p, 3)
+    }
+}
+
+/// A CSV field (quoted when needed).
+pub fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
+}
+
+/// Full-precision number for CSV (shortest round-trip form; empty for NaN).
+pub fn num(v: f64) -> String {
+    if v.is_nan() { String::new() } else { format!("{v}") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats() {
+        assert_eq!(p_value(0.0004), "< 0.001");
+        assert_eq!(p_value(0.0123), "0.012");
+        assert_eq!(f2(-0.001), "0.00");
+        assert_eq!(esc("a<b & \"c\""), "a&lt;b &amp; &quot;c&quot;");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(num(f64::NAN), "");
+    }
+}

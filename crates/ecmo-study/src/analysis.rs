@@ -1,0 +1,860 @@
+//! Running a study's analyses on its cohort with ecmo-stats.
+
+use crate::cohort::{Cohort, StudyRun, TRAJECTORY_HOURS, build_cohort, fingerprint};
+use crate::def::{Kind, ModelDef, SelectionMethod, StudyDef, column_kind, column_label};
+use crate::error::StudyError;
+use crate::result::*;
+use crate::tripod::checklist;
+use ecmo_stats::calibration::{calibration, calibration_curve, hosmer_lemeshow};
+use ecmo_stats::describe::summarize;
+use ecmo_stats::design::{Column, Design, Frame};
+use ecmo_stats::htest::Alternative;
+use ecmo_stats::logistic::{LogisticModel, LogisticOptions, TestStat, fit_logistic, lr_test};
+use ecmo_stats::roc::{Roc, RocDirection, delong_paired, roc};
+use ecmo_stats::stepwise::{Direction, PCriterion, backward_pvalue, step_aic};
+use ecmo_stats::survival::{ConfType, Ties, cox_ph, kaplan_meier, logrank_test};
+use ecmo_stats::table1::{TestChoice, compare_categorical, compare_continuous};
+use ecmo_stats::validate::{Selection, validate_logistic};
+
+/// How a study is run (everything that is not in the study file).
+pub struct RunOptions<'a> {
+    pub software: String,
+    pub version: String,
+    /// Report date; `None` = the date of the latest record in the data.
+    pub date: Option<String>,
+    /// Where the data came from (database path), for the report header.
+    pub data_source: String,
+    /// Replace the study's bootstrap resamples (quick checks, tests).
+    pub bootstrap: Option<usize>,
+    /// Called with the name of each analysis as it starts.
+    pub progress: &'a mut dyn FnMut(&str),
+}
+
+/// Subgroup levels smaller than this (or with fewer than 3 events or non-events) get no estimate.
+const MIN_SUBGROUP: usize = 10;
+const MAX_ROC_POINTS: usize = 400;
+
+/// Run every analysis of `def` on `runs`.
+pub fn run_study(
+    def: &StudyDef,
+    definition_toml: &str,
+    runs: &[StudyRun],
+    opts: RunOptions,
+) -> Result<StudyResult, StudyError> {
+    let progress = opts.progress;
+    progress("cohort");
+    let cohort = build_cohort(def, runs);
+    if cohort.flow.included == 0 {
+        return Err(StudyError::analysis("cohort", "no run meets the population criteria (see the flow counts)"));
+    }
+    let (date, date_rule) = match &opts.date {
+        Some(d) => (d.clone(), "given with --date".to_string()),
+        None => {
+            let last = runs.iter().map(|r| r.last_record).max();
+            let d = last.map(|t| {
+                let (y, m, d, _, _) = t.civil();
+                format!("{y:04}-{m:02}-{d:02}")
+            });
+            (d.unwrap_or_else(|| "no data".into()), "date of the latest record in the data".into())
+        }
+    };
+    let bootstrap = def.model.as_ref().map(|m| opts.bootstrap.unwrap_or(m.bootstrap));
+    let mut out = StudyResult {
+        study: StudyInfo {
+            name: def.study.name.clone(),
+            title: def.study.title.clone(),
+            source: def.study.source.clone(),
+            description: def.study.description.clone(),
+            outcome_column: def.outcome.column.clone(),
+            outcome_label: def.outcome.label.clone(),
+            outcome_note: def.outcome.note.clone(),
+            definition_toml: definition_toml.to_string(),
+        },
+        provenance: Provenance {
+            software: opts.software,
+            version: opts.version,
+            date,
+            date_rule,
+            data_fingerprint: fingerprint(runs),
+            data_source: opts.data_source,
+            runs_read: runs.len(),
+            bootstrap,
+        },
+        flow: cohort.flow.clone(),
+        table1: Vec::new(),
+        univariable: Vec::new(),
+        models: Vec::new(),
+        roc: None,
+        subgroups: Vec::new(),
+        survival: None,
+        trajectories: Vec::new(),
+        decision_tree: None,
+        tests: Vec::new(),
+        missing: Vec::new(),
+        notes: Vec::new(),
+    };
+    if cohort.flow.events == 0 || cohort.flow.non_events == 0 {
+        out.notes.push(format!(
+            "Only one outcome group in the cohort ({} {}, {} {}): comparisons and models were not run.",
+            cohort.flow.events, def.outcome.event_label, cohort.flow.non_events, def.outcome.non_event_label
+        ));
+        return Ok(out);
+    }
+    if let Some(t) = &def.table1 {
+        progress("table 1");
+        table1(&cohort, &t.variables, &mut out)?;
+    }
+    if let Some(u) = &def.univariable {
+        progress("univariable models");
+        for v in &u.variables {
+            match univariable(&cohort, v) {
+                Ok((rows, used, dropped)) => {
+                    out.missing.push(MissingRecord {
+                        analysis: format!("univariable logistic: {v}"),
+                        columns: vec![v.clone()],
+                        rows_used: used,
+                        rows_dropped: dropped,
+                    });
+                    for r in rows {
+                        out.tests.push(TestRecord {
+                            analysis: "univariable logistic".into(),
+                            variable: r.term.clone(),
+                            test: "Wald z (logistic regression)".into(),
+                            p: Some(r.p),
+                            reason: "univariable model y ~ predictor on the rows where it is recorded".into(),
+                        });
+                        out.univariable.push(r);
+                    }
+                }
+                Err(e) => out.notes.push(format!("univariable model for {v} not fitted: {e}")),
+            }
+        }
+    }
+    let mut model_fit: Option<(Vec<usize>, Vec<f64>)> = None;
+    if let Some(m) = &def.model {
+        progress("multivariable model and bootstrap validation");
+        match model(&cohort, m, bootstrap.unwrap_or(m.bootstrap), &mut out) {
+            Ok((res, rows, fitted)) => {
+                model_fit = Some((rows, fitted));
+                out.models.push(res);
+            }
+            // The other sections still stand; the report says why the model is missing.
+            Err(e) => out.notes.push(format!("The multivariable model was not fitted: {e}")),
+        }
+    }
+    if let Some(r) = &def.roc {
+        progress("ROC curves and DeLong tests");
+        let model_pred = if r.include_model { model_fit.as_ref() } else { None };
+        out.roc = Some(roc_section(&cohort, &r.predictors, model_pred, &mut out.tests)?);
+    }
+    if let Some(s) = &def.subgroups {
+        progress("subgroups");
+        for by in &s.by {
+            let res = subgroup(&cohort, &s.predictor, by)?;
+            if let Some(t) = &res.interaction {
+                out.tests.push(TestRecord {
+                    analysis: "subgroups".into(),
+                    variable: format!("{} x {by}", s.predictor),
+                    test: "likelihood-ratio test of the interaction terms".into(),
+                    p: Some(t.p),
+                    reason: res.method.clone(),
+                });
+            }
+            out.subgroups.push(res);
+        }
+    }
+    if let Some(s) = &def.survival {
+        progress("survival");
+        out.survival = Some(survival(&cohort, s, &mut out.tests)?);
+    }
+    if let Some(t) = &def.trajectories {
+        progress("trajectories");
+        for q in &t.quantities {
+            out.trajectories.push(trajectory(&cohort, q));
+        }
+    }
+    if def.decision_tree.as_ref().is_some_and(|d| d.enabled) {
+        out.decision_tree = Some(DecisionTreeSection {
+            available: false,
+            note: "The 4-step ECMO-to-VAD decision tree (ecmo-bedside) is not yet part of this build; \
+                   this section will classify each patient once it is."
+                .into(),
+            summary: Vec::new(),
+        });
+    }
+    for m in &mut out.models {
+        m.tripod = checklist(def, &out.flow, m, &out.provenance, !out.subgroups.is_empty());
+    }
+    if def.outcome.note.is_empty() {
+        return Ok(out);
+    }
+    out.notes.push(def.outcome.note.clone());
+    Ok(out)
+}
+
+/// Group index of each cohort row: 0 = event, 1 = non-event.
+fn groups(c: &Cohort) -> (Vec<usize>, Vec<String>) {
+    let g = c.y.iter().map(|&v| if v == 1.0 { 0 } else { 1 }).collect();
+    (g, vec![c.def.outcome.event_label.clone(), c.def.outcome.non_event_label.clone()])
+}
+
+fn kind(c: &Cohort, v: &str) -> Kind {
+    column_kind(c.def, v).map(|k| k.0).unwrap_or(Kind::Continuous)
+}
+
+fn table1(c: &Cohort, vars: &[String], out: &mut StudyResult) -> Result<(), StudyError> {
+    let (g, names) = groups(c);
+    for v in vars {
+        let label = column_label(c.def, v);
+        let unit = c.unit(v);
+        let row = match table1_row(c, v, label, unit, &g, &names) {
+            Ok((row, test)) => {
+                out.tests.push(test_record("Table 1", v, &test));
+                row
+            }
+            Err(e) => {
+                out.notes.push(format!("Table 1: {v} not compared: {e}"));
+                continue;
+            }
+        };
+        out.table1.push(row);
+    }
+    Ok(())
+}
+
+fn table1_row(
+    c: &Cohort,
+    v: &str,
+    label: String,
+    unit: String,
+    g: &[usize],
+    names: &[String],
+) -> Result<(Table1Row, ecmo_stats::table1::ChosenTest), ecmo_stats::error::StatsError> {
+    let v = &v.to_string();
+    Ok(match kind(c, v) {
+        Kind::Continuous => {
+            let x = c.numeric(v);
+            let r = compare_continuous(v, &x, g, names, TestChoice::Auto)?;
+            let t = r.test.clone();
+            (Table1Row::Continuous { variable: v.clone(), label, unit, row: r }, t)
+        }
+        Kind::Binary => {
+            let x = c.numeric(v);
+            let codes: Vec<Option<usize>> = x.iter().map(|v| (!v.is_nan()).then_some(usize::from(*v == 1.0))).collect();
+            let levels = vec!["no".to_string(), "yes".to_string()];
+            let r = compare_categorical(v, &codes, &levels, g, names)?;
+            let t = r.test.clone();
+            (Table1Row::Categorical { variable: v.clone(), label, unit, row: r }, t)
+        }
+        Kind::Categorical | Kind::Text => {
+            let t = c.text(v);
+            let mut levels: Vec<String> = t.iter().flatten().cloned().collect();
+            levels.sort();
+            levels.dedup();
+            let codes: Vec<Option<usize>> =
+                t.iter().map(|s| s.as_ref().and_then(|s| levels.iter().position(|l| l == s))).collect();
+            let r = compare_categorical(v, &codes, &levels, g, names)?;
+            let t = r.test.clone();
+            (Table1Row::Categorical { variable: v.clone(), label, unit, row: r }, t)
+        }
+    })
+}
+
+fn test_record(analysis: &str, v: &str, t: &ecmo_stats::table1::ChosenTest) -> TestRecord {
+    TestRecord {
+        analysis: analysis.into(),
+        variable: v.into(),
+        test: t.test.clone(),
+        p: t.p.is_finite().then_some(t.p),
+        reason: t.reason.clone(),
+    }
+}
+
+/// A frame of the given predictors over the cohort (etiology as a categorical column).
+fn frame(c: &Cohort, vars: &[&str]) -> Result<Frame, StudyError> {
+    let mut f = Frame::new();
+    for v in vars {
+        let col = if kind(c, v) == Kind::Categorical {
+            let t = c.text(v);
+            let vals: Vec<Option<&str>> = t.iter().map(|s| s.as_deref()).collect();
+            Column::categorical(&vals, None, None).map_err(|e| StudyError::analysis("design", e))?
+        } else {
+            Column::Numeric(c.numeric(v))
+        };
+        f.push(v, col).map_err(|e| StudyError::analysis("design", e))?;
+    }
+    Ok(f)
+}
+
+fn per(c: &Cohort, v: &str) -> f64 {
+    c.def.per.get(v).copied().unwrap_or(1.0)
+}
+
+/// Odds ratios of a fitted model, per the study's units.
+fn odds_ratios(c: &Cohort, m: &LogisticModel) -> Vec<OddsRatio> {
+    m.coefficients
+        .iter()
+        .filter(|k| k.term != "(Intercept)")
+        .map(|k| {
+            let variable = k.term.split('=').next().unwrap_or(&k.term).to_string();
+            let step = per(c, &variable);
+            let z = (k.ci_high.ln() - k.coef) / k.se;
+            let label = column_label(c.def, &variable);
+            OddsRatio {
+                term: k.term.clone(),
+                label,
+                unit: c.unit(&variable),
+                variable,
+                per: step,
+                n: m.n,
+                events: m.events,
+                coef: k.coef,
+                se: k.se,
+                odds_ratio: (k.coef * step).exp(),
+                ci_low: ((k.coef - z * k.se) * step).exp(),
+                ci_high: ((k.coef + z * k.se) * step).exp(),
+                p: k.p,
+            }
+        })
+        .collect()
+}
+
+fn quick() -> LogisticOptions {
+    LogisticOptions { profile_ci: false, ..LogisticOptions::default() }
+}
+
+fn univariable(c: &Cohort, v: &str) -> Result<(Vec<OddsRatio>, usize, usize), StudyError> {
+    let f = frame(c, &[v])?;
+    let rows = f.complete_rows(&[v]).map_err(|e| StudyError::analysis("univariable", e))?;
+    let d = Design::build(&f, &[v], &rows, true).map_err(|e| StudyError::analysis("univariable", e))?;
+    let y: Vec<f64> = rows.iter().map(|&i| c.y[i]).collect();
+    let m = fit_logistic(&d, &y, &quick()).map_err(|e| StudyError::analysis("univariable", e))?;
+    Ok((odds_ratios(c, &m), rows.len(), c.runs.len() - rows.len()))
+}
+
+fn model(
+    c: &Cohort,
+    def: &ModelDef,
+    bootstrap: usize,
+    out: &mut StudyResult,
+) -> Result<(ModelResult, Vec<usize>, Vec<f64>), StudyError> {
+    let what = format!("model '{}'", def.name);
+    let cand: Vec<&str> = def.candidates.iter().map(String::as_str).collect();
+    let f = frame(c, &cand)?;
+    let rows = f.complete_rows(&cand).map_err(|e| StudyError::analysis(&what, e))?;
+    let dropped = c.runs.len() - rows.len();
+    out.missing.push(MissingRecord {
+        analysis: what.clone(),
+        columns: def.candidates.clone(),
+        rows_used: rows.len(),
+        rows_dropped: dropped,
+    });
+    let y: Vec<f64> = rows.iter().map(|&i| c.y[i]).collect();
+    let events = y.iter().filter(|v| **v == 1.0).count();
+    if events < 2 || rows.len() - events < 2 {
+        return Err(StudyError::analysis(&what, format!("{events} events in {} complete rows: too few", rows.len())));
+    }
+    // A candidate that does not vary in the complete rows has no estimable effect.
+    let constant: Vec<&str> = cand
+        .iter()
+        .copied()
+        .filter(|v| match f.column(v) {
+            Ok(Column::Numeric(x)) => rows.iter().all(|&i| x[i] == x[rows[0]]),
+            Ok(Column::Categorical { codes, .. }) => rows.iter().all(|&i| codes[i] == codes[rows[0]]),
+            Err(_) => false,
+        })
+        .collect();
+    if !constant.is_empty() {
+        out.notes.push(format!("{what}: left out candidates that do not vary in the cohort: {}", constant.join(", ")));
+    }
+    let cand: Vec<&str> = cand.into_iter().filter(|v| !constant.contains(v)).collect();
+    if cand.is_empty() {
+        return Err(StudyError::analysis(&what, "no candidate varies in the cohort"));
+    }
+    let full = Design::build(&f, &cand, &rows, true).map_err(|e| StudyError::analysis(&what, e))?;
+    let final_opts = quick();
+    let (selection, final_terms, steps, selection_v) = match def.selection {
+        SelectionMethod::None => (
+            "none: every candidate stays in the model".to_string(),
+            def.candidates.clone(),
+            vec!["all candidates entered".to_string()],
+            Selection::None,
+        ),
+        SelectionMethod::StepwiseAic | SelectionMethod::BackwardAic | SelectionMethod::ForwardAic => {
+            let dir = match def.selection {
+                SelectionMethod::BackwardAic => Direction::Backward,
+                SelectionMethod::ForwardAic => Direction::Forward,
+                _ => Direction::Both,
+            };
+            let start: Vec<&str> = if dir == Direction::Forward { vec![] } else { cand.clone() };
+            let s = step_aic(&full, &y, &start, &[], &cand, dir, 2.0, &final_opts)
+                .map_err(|e| StudyError::analysis(&what, e))?;
+            let steps = s.path.iter().map(|p| format!("{}: AIC {:.2}", p.step, p.aic)).collect();
+            (
+                format!("stepwise by AIC (MASS::stepAIC, direction {dir:?}, k = 2)").to_lowercase(),
+                s.final_terms.clone(),
+                steps,
+                Selection::StepAic(dir),
+            )
+        }
+        SelectionMethod::BackwardP => {
+            let s = backward_pvalue(&full, &y, &cand, &[], def.alpha, PCriterion::Lrt, &final_opts)
+                .map_err(|e| StudyError::analysis(&what, e))?;
+            let steps = s.steps.iter().map(|p| p.action.clone()).collect();
+            (
+                format!("backward elimination by likelihood-ratio p while p >= {}", def.alpha),
+                s.final_terms.clone(),
+                steps,
+                Selection::BackwardP { alpha: def.alpha, criterion: PCriterion::Lrt },
+            )
+        }
+    };
+    out.tests.push(TestRecord {
+        analysis: what.clone(),
+        variable: def.candidates.join(", "),
+        test: "variable selection".into(),
+        p: None,
+        reason: selection.clone(),
+    });
+    if final_terms.is_empty() {
+        return Err(StudyError::analysis(&what, "the selection removed every candidate (intercept-only model)"));
+    }
+    let ft: Vec<&str> = final_terms.iter().map(String::as_str).collect();
+    let d = full.subset(&ft).map_err(|e| StudyError::analysis(&what, e))?;
+    let m = fit_logistic(&d, &y, &final_opts).map_err(|e| StudyError::analysis(&what, e))?;
+    let is_case: Vec<bool> = y.iter().map(|v| *v == 1.0).collect();
+    let r = roc(&m.fitted, &is_case, None).map_err(|e| StudyError::analysis(&what, e))?;
+    let cal = calibration(&y, &m.fitted).map_err(|e| StudyError::analysis(&what, e))?;
+    let groups = 10.min(rows.len() / 5).max(3);
+    let hl = hosmer_lemeshow(&y, &m.fitted, groups).map_err(|e| StudyError::analysis(&what, e))?;
+    out.tests.push(TestRecord {
+        analysis: what.clone(),
+        variable: "calibration".into(),
+        test: format!("Hosmer-Lemeshow, g = {groups}"),
+        p: Some(hl.p),
+        reason: "goodness of fit of the apparent predictions (ResourceSelection::hoslem.test grouping)".into(),
+    });
+    let bins = calibration_curve(&y, &m.fitted, groups).map_err(|e| StudyError::analysis(&what, e))?;
+    let validation = match validate_logistic(&full, &y, &cand, &selection_v, bootstrap, def.seed) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            out.notes.push(format!("{what}: bootstrap validation failed: {e}"));
+            None
+        }
+    };
+    let predictor_ranges = ft
+        .iter()
+        .filter(|t| kind(c, t) != Kind::Categorical)
+        .map(|t| {
+            let x: Vec<f64> = rows.iter().map(|&i| c.runs[i].number(c.def, t).unwrap_or(f64::NAN)).collect();
+            let s = summarize(&x);
+            PredictorRange { name: t.to_string(), unit: c.unit(t), min: s.min, median: s.median, max: s.max }
+        })
+        .collect();
+    let n_params = full.p.saturating_sub(1).max(1);
+    let mut warnings = m.warnings.clone();
+    if let Some(s) = &m.separation {
+        warnings.push(s.message.clone());
+    }
+    let res = ModelResult {
+        name: def.name.clone(),
+        outcome: c.def.outcome.label.clone(),
+        candidates: def.candidates.clone(),
+        selection,
+        selection_steps: steps,
+        final_terms,
+        rows_complete: rows.len(),
+        rows_dropped: dropped,
+        n: m.n,
+        events,
+        events_per_parameter: events.min(rows.len() - events) as f64 / n_params as f64,
+        odds_ratios: odds_ratios(c, &m),
+        coefficients: m.coefficients.clone(),
+        vcov: m.vcov.data.clone(),
+        aic: m.aic,
+        deviance: m.deviance,
+        null_deviance: m.null_deviance,
+        lr_test: m.lr_test,
+        auc: r.auc,
+        auc_ci_low: r.ci_low,
+        auc_ci_high: r.ci_high,
+        calibration: cal,
+        hosmer_lemeshow: TestStat { statistic: hl.chisq, df: hl.df, p: hl.p },
+        calibration_bins: bins,
+        validation,
+        predictor_ranges,
+        warnings,
+        tripod: Vec::new(),
+    };
+    Ok((res, rows, m.fitted))
+}
+
+fn curve(name: &str, label: &str, r: &Roc) -> RocCurve {
+    let best = r.best_youden.first();
+    let mut pts: Vec<(f64, f64)> = r.coords.iter().map(|c| (1.0 - c.specificity, c.sensitivity)).collect();
+    pts.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    if pts.len() > MAX_ROC_POINTS {
+        let step = pts.len().div_ceil(MAX_ROC_POINTS);
+        let last = *pts.last().unwrap_or(&(1.0, 1.0));
+        pts = pts.iter().step_by(step).copied().collect();
+        pts.push(last);
+    }
+    RocCurve {
+        name: name.into(),
+        label: label.into(),
+        n: r.n_cases + r.n_controls,
+        cases: r.n_cases,
+        controls: r.n_controls,
+        direction: r.direction.symbol().into(),
+        auc: r.auc,
+        ci_low: r.ci_low,
+        ci_high: r.ci_high,
+        youden_threshold: best.map_or(f64::NAN, |b| b.threshold),
+        youden_sensitivity: best.map_or(f64::NAN, |b| b.sensitivity),
+        youden_specificity: best.map_or(f64::NAN, |b| b.specificity),
+        points: pts,
+    }
+}
+
+const MODEL_CURVE: &str = "model";
+
+fn roc_section(
+    c: &Cohort,
+    predictors: &[String],
+    model: Option<&(Vec<usize>, Vec<f64>)>,
+    tests: &mut Vec<TestRecord>,
+) -> Result<RocSection, StudyError> {
+    let n = c.runs.len();
+    // Each curve as a full-length column with NaN where missing.
+    let mut cols: Vec<(String, String, Vec<f64>)> =
+        predictors.iter().map(|p| (p.clone(), column_label(c.def, p), c.numeric(p))).collect();
+    if let Some((rows, fitted)) = model {
+        let mut x = vec![f64::NAN; n];
+        for (&i, &p) in rows.iter().zip(fitted) {
+            x[i] = p;
+        }
+        cols.push((MODEL_CURVE.into(), c.def.model.as_ref().map(|m| m.name.clone()).unwrap_or_default(), x));
+    }
+    let mut curves = Vec::new();
+    for (name, label, x) in &cols {
+        let (xs, ys): (Vec<f64>, Vec<bool>) =
+            x.iter().zip(&c.y).filter(|(v, _)| !v.is_nan()).map(|(v, y)| (*v, *y == 1.0)).unzip();
+        let r = roc(&xs, &ys, None).map_err(|e| StudyError::analysis(&format!("ROC {name}"), e))?;
+        curves.push(curve(name, label, &r));
+        tests.push(TestRecord {
+            analysis: "ROC".into(),
+            variable: name.clone(),
+            test: "AUC with DeLong 95 % CI; Youden cut-off".into(),
+            p: None,
+            reason: format!("direction {} chosen from the group medians (pROC auto)", r.direction.symbol()),
+        });
+    }
+    let common: Vec<usize> = (0..n).filter(|&i| cols.iter().all(|(_, _, x)| !x[i].is_nan())).collect();
+    let ys: Vec<bool> = common.iter().map(|&i| c.y[i] == 1.0).collect();
+    let mut comparisons = Vec::new();
+    let have_both = ys.iter().any(|v| *v) && ys.iter().any(|v| !*v);
+    if have_both && cols.len() > 1 {
+        let rocs: Vec<Roc> = cols
+            .iter()
+            .map(|(name, _, x)| {
+                let xs: Vec<f64> = common.iter().map(|&i| x[i]).collect();
+                let dir = curves.iter().find(|c| c.name == *name).map(|c| c.direction.clone());
+                let dir = match dir.as_deref() {
+                    Some(">") => Some(RocDirection::ControlsHigher),
+                    _ => Some(RocDirection::ControlsLower),
+                };
+                roc(&xs, &ys, dir)
+            })
+            .collect::<Result<_, _>>()
+            .map_err(|e| StudyError::analysis("ROC comparison", e))?;
+        for i in 0..cols.len() {
+            for j in i + 1..cols.len() {
+                let t = delong_paired(&rocs[i], &rocs[j], Alternative::TwoSided)
+                    .map_err(|e| StudyError::analysis("ROC comparison", e))?;
+                tests.push(TestRecord {
+                    analysis: "ROC comparison".into(),
+                    variable: format!("{} vs {}", cols[i].0, cols[j].0),
+                    test: "DeLong paired test (two-sided)".into(),
+                    p: Some(t.p),
+                    reason: format!("same {} runs with every predictor recorded", common.len()),
+                });
+                comparisons.push(RocComparison {
+                    a: cols[i].0.clone(),
+                    b: cols[j].0.clone(),
+                    n: common.len(),
+                    auc_a: rocs[i].auc,
+                    auc_b: rocs[j].auc,
+                    z: t.z,
+                    p: t.p,
+                    diff_ci_low: t.diff_ci_low,
+                    diff_ci_high: t.diff_ci_high,
+                });
+            }
+        }
+    }
+    Ok(RocSection { curves, comparisons, common_rows: common.len() })
+}
+
+fn subgroup(c: &Cohort, predictor: &str, by: &str) -> Result<SubgroupResult, StudyError> {
+    let what = format!("subgroup {by}");
+    let x = c.numeric(predictor);
+    let labels: Vec<Option<String>> = if kind(c, by) == Kind::Categorical {
+        c.text(by)
+    } else {
+        c.numeric(by)
+            .iter()
+            .map(|v| {
+                if v.is_nan() {
+                    None
+                } else if *v == 1.0 {
+                    Some("yes".into())
+                } else {
+                    Some("no".into())
+                }
+            })
+            .collect()
+    };
+    let mut levels: Vec<String> = labels.iter().flatten().cloned().collect();
+    levels.sort();
+    levels.dedup();
+    let step = per(c, predictor);
+    let mut out_levels = Vec::new();
+    let mut kept = Vec::new();
+    for l in &levels {
+        let rows: Vec<usize> =
+            (0..c.runs.len()).filter(|&i| labels[i].as_deref() == Some(l.as_str()) && !x[i].is_nan()).collect();
+        let events = rows.iter().filter(|&&i| c.y[i] == 1.0).count();
+        let mut lv = SubgroupLevel {
+            level: l.clone(),
+            n: rows.len(),
+            events,
+            estimate: None,
+            auc: None,
+            auc_ci_low: None,
+            auc_ci_high: None,
+            note: String::new(),
+        };
+        if rows.len() < MIN_SUBGROUP || events < 3 || rows.len() - events < 3 {
+            lv.note =
+                format!("too few runs for an estimate (need {MIN_SUBGROUP}, with 3 or more in each outcome group)");
+            out_levels.push(lv);
+            continue;
+        }
+        let xs: Vec<f64> = rows.iter().map(|&i| x[i]).collect();
+        let ys: Vec<f64> = rows.iter().map(|&i| c.y[i]).collect();
+        let mut f = Frame::new();
+        f.push(predictor, Column::Numeric(xs.clone())).map_err(|e| StudyError::analysis(&what, e))?;
+        let all: Vec<usize> = (0..rows.len()).collect();
+        let d = Design::build(&f, &[predictor], &all, true).map_err(|e| StudyError::analysis(&what, e))?;
+        match fit_logistic(&d, &ys, &quick()) {
+            Ok(m) => lv.estimate = odds_ratios(c, &m).into_iter().next(),
+            Err(e) => lv.note = format!("model not fitted: {e}"),
+        }
+        let is_case: Vec<bool> = ys.iter().map(|v| *v == 1.0).collect();
+        if let Ok(r) = roc(&xs, &is_case, None) {
+            lv.auc = Some(r.auc);
+            lv.auc_ci_low = Some(r.ci_low);
+            lv.auc_ci_high = Some(r.ci_high);
+        }
+        if lv.estimate.is_some() {
+            kept.push(l.clone());
+        }
+        out_levels.push(lv);
+    }
+    let interaction = if kept.len() >= 2 { interaction_test(c, &x, &labels, &kept, predictor).ok() } else { None };
+    Ok(SubgroupResult {
+        variable: by.into(),
+        label: column_label(c.def, by),
+        predictor: predictor.into(),
+        per: step,
+        levels: out_levels,
+        interaction,
+        method: format!(
+            "y ~ {predictor} + {by} + {predictor}:{by} against y ~ {predictor} + {by} (likelihood ratio), \
+             on the levels with an estimate ({})",
+            kept.join(", ")
+        ),
+    })
+}
+
+/// LR test of predictor x subgroup interaction terms (reference = first kept level).
+fn interaction_test(
+    c: &Cohort,
+    x: &[f64],
+    labels: &[Option<String>],
+    kept: &[String],
+    predictor: &str,
+) -> Result<TestStat, StudyError> {
+    let rows: Vec<usize> =
+        (0..c.runs.len()).filter(|&i| !x[i].is_nan() && labels[i].as_ref().is_some_and(|l| kept.contains(l))).collect();
+    let ys: Vec<f64> = rows.iter().map(|&i| c.y[i]).collect();
+    let mut f = Frame::new();
+    let err = |e| StudyError::analysis("interaction", e);
+    f.push(predictor, Column::Numeric(rows.iter().map(|&i| x[i]).collect())).map_err(err)?;
+    let mut main = vec![predictor.to_string()];
+    let mut inter = Vec::new();
+    for l in &kept[1..] {
+        let d: Vec<f64> = rows.iter().map(|&i| f64::from(u8::from(labels[i].as_deref() == Some(l.as_str())))).collect();
+        let xd: Vec<f64> = rows.iter().zip(&d).map(|(&i, dv)| x[i] * dv).collect();
+        let dn = format!("g={l}");
+        let xn = format!("x:g={l}");
+        f.push(&dn, Column::Numeric(d)).map_err(err)?;
+        f.push(&xn, Column::Numeric(xd)).map_err(err)?;
+        main.push(dn);
+        inter.push(xn);
+    }
+    let all: Vec<usize> = (0..rows.len()).collect();
+    let small_terms: Vec<&str> = main.iter().map(String::as_str).collect();
+    let mut big_terms = small_terms.clone();
+    big_terms.extend(inter.iter().map(String::as_str));
+    let small = fit_logistic(&Design::build(&f, &small_terms, &all, true).map_err(err)?, &ys, &quick()).map_err(err)?;
+    let big = fit_logistic(&Design::build(&f, &big_terms, &all, true).map_err(err)?, &ys, &quick()).map_err(err)?;
+    Ok(lr_test(&small, &big))
+}
+
+fn survival(
+    c: &Cohort,
+    s: &crate::def::SurvivalDef,
+    tests: &mut Vec<TestRecord>,
+) -> Result<SurvivalSection, StudyError> {
+    let err = |e| StudyError::analysis("survival", e);
+    let t = c.numeric(&s.time);
+    let ev = c.numeric(&s.event);
+    let g = c.numeric(&s.groups);
+    let rows: Vec<usize> = (0..c.runs.len()).filter(|&i| !t[i].is_nan() && !ev[i].is_nan() && !g[i].is_nan()).collect();
+    let dropped = c.runs.len() - rows.len();
+    // Administrative censoring at the horizon.
+    let time: Vec<f64> = rows.iter().map(|&i| t[i].min(s.horizon_days)).collect();
+    let event: Vec<bool> = rows.iter().map(|&i| ev[i] == 1.0 && t[i] <= s.horizon_days).collect();
+    let group: Vec<usize> = rows.iter().map(|&i| usize::from(g[i] == 1.0)).collect();
+    let label = column_label(c.def, &s.groups);
+    let names = vec![format!("without {}", s.groups), format!("with {}", s.groups)];
+    let mut curves = Vec::new();
+    for (k, name) in names.iter().enumerate() {
+        let idx: Vec<usize> = (0..rows.len()).filter(|&i| group[i] == k).collect();
+        if idx.is_empty() {
+            continue;
+        }
+        let tk: Vec<f64> = idx.iter().map(|&i| time[i]).collect();
+        let ek: Vec<bool> = idx.iter().map(|&i| event[i]).collect();
+        let km = kaplan_meier(name, &tk, &ek, ConfType::Log, 0.95, None).map_err(err)?;
+        let at = km.table.iter().rev().find(|r| r.time <= s.horizon_days);
+        curves.push(KmCurve {
+            name: name.clone(),
+            n: km.n,
+            events: km.events,
+            median_days: km.median,
+            surv_at_horizon: at.map_or(1.0, |r| r.surv),
+            surv_at_horizon_low: at.map_or(1.0, |r| r.lower),
+            surv_at_horizon_high: at.map_or(1.0, |r| r.upper),
+            steps: km
+                .table
+                .iter()
+                .map(|r| KmStep { time: r.time, surv: r.surv, lower: r.lower, upper: r.upper })
+                .collect(),
+        });
+    }
+    let lr = logrank_test(&time, &event, &group, &names, 0.0).map_err(err)?;
+    tests.push(TestRecord {
+        analysis: "survival".into(),
+        variable: s.groups.clone(),
+        test: "log-rank test (survdiff, rho = 0)".into(),
+        p: Some(lr.p),
+        reason: format!("Kaplan-Meier curves by {}, censored at {} days", s.groups, s.horizon_days),
+    });
+    let n_ticks = 5;
+    let at_risk_times: Vec<f64> = (0..=n_ticks).map(|k| s.horizon_days * k as f64 / n_ticks as f64).collect();
+    let at_risk = (0..names.len())
+        .filter(|k| group.contains(k))
+        .map(|k| {
+            at_risk_times
+                .iter()
+                .map(|&tt| (0..rows.len()).filter(|&i| group[i] == k && time[i] >= tt).count())
+                .collect()
+        })
+        .collect();
+    let cox = if s.cox.is_empty() {
+        None
+    } else {
+        let cols: Vec<Vec<f64>> = s.cox.iter().map(|v| c.numeric(v)).collect();
+        let cr: Vec<usize> = (0..rows.len()).filter(|&k| cols.iter().all(|col| !col[rows[k]].is_nan())).collect();
+        let rows_ref = &rows;
+        let x: Vec<f64> = cr.iter().flat_map(|&k| cols.iter().map(move |col| col[rows_ref[k]])).collect();
+        let tt: Vec<f64> = cr.iter().map(|&k| time[k]).collect();
+        let ee: Vec<bool> = cr.iter().map(|&k| event[k]).collect();
+        match cox_ph(&tt, &ee, &x, &s.cox, Ties::Efron, 0.95) {
+            Ok(m) => {
+                for k in &m.coefficients {
+                    tests.push(TestRecord {
+                        analysis: "Cox model".into(),
+                        variable: k.term.clone(),
+                        test: "Wald z (Cox proportional hazards, Efron ties)".into(),
+                        p: Some(k.p),
+                        reason: format!("{} runs, {} deaths within {} days", m.n, m.events, s.horizon_days),
+                    });
+                }
+                Some(CoxSummary {
+                    n: m.n,
+                    events: m.events,
+                    coefficients: m.coefficients,
+                    lr_test: m.lr_test,
+                    concordance: m.concordance.c_index,
+                })
+            }
+            Err(e) => {
+                tests.push(TestRecord {
+                    analysis: "Cox model".into(),
+                    variable: s.cox.join(", "),
+                    test: "not fitted".into(),
+                    p: None,
+                    reason: e.to_string(),
+                });
+                None
+            }
+        }
+    };
+    Ok(SurvivalSection {
+        time: s.time.clone(),
+        event: s.event.clone(),
+        horizon_days: s.horizon_days,
+        groups: s.groups.clone(),
+        group_label: label,
+        curves,
+        at_risk_times,
+        at_risk,
+        logrank: TestStat { statistic: lr.chisq, df: lr.df, p: lr.p },
+        cox,
+        rows_dropped: dropped,
+    })
+}
+
+fn trajectory(c: &Cohort, quantity: &str) -> Trajectory {
+    let (_, names) = groups(c);
+    let unit = if quantity == "vis" { "points" } else { "mmol/L" };
+    let groups = names
+        .iter()
+        .enumerate()
+        .map(|(k, name)| {
+            let points = TRAJECTORY_HOURS
+                .iter()
+                .enumerate()
+                .map(|(j, &hour)| {
+                    let v: Vec<f64> = c
+                        .runs
+                        .iter()
+                        .zip(&c.y)
+                        .filter(|(_, y)| usize::from(**y != 1.0) == k)
+                        .filter_map(|(r, _)| if quantity == "vis" { r.vis[j] } else { r.lactate[j] })
+                        .collect();
+                    if v.is_empty() {
+                        return TrajectoryPoint { hour, n: 0, median: None, q1: None, q3: None };
+                    }
+                    let s = summarize(&v);
+                    TrajectoryPoint { hour, n: v.len(), median: Some(s.median), q1: Some(s.q1), q3: Some(s.q3) }
+                })
+                .collect();
+            TrajectoryGroup { name: name.clone(), points }
+        })
+        .collect();
+    Trajectory { quantity: quantity.into(), unit: unit.into(), groups }
+}

@@ -1,0 +1,308 @@
+//! The results of a study run: plain serde structs the report, the CSV/JSON tables and
+//! the model file are made from.
+
+use crate::cohort::Flow;
+use ecmo_stats::calibration::{Calibration, CalibrationBin};
+use ecmo_stats::logistic::{Coefficient, TestStat};
+use ecmo_stats::survival::CoxCoefficient;
+use ecmo_stats::table1::{CategoricalRow, ContinuousRow};
+use ecmo_stats::validate::Validation;
+use serde::Serialize;
+
+/// Everything a study run produced.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StudyResult {
+    pub study: StudyInfo,
+    pub provenance: Provenance,
+    pub flow: Flow,
+    pub table1: Vec<Table1Row>,
+    pub univariable: Vec<OddsRatio>,
+    pub models: Vec<ModelResult>,
+    pub roc: Option<RocSection>,
+    pub subgroups: Vec<SubgroupResult>,
+    pub survival: Option<SurvivalSection>,
+    pub trajectories: Vec<Trajectory>,
+    pub decision_tree: Option<DecisionTreeSection>,
+    /// Every statistical test that ran, with why it was chosen.
+    pub tests: Vec<TestRecord>,
+    /// Rows each analysis used and dropped for missing data.
+    pub missing: Vec<MissingRecord>,
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StudyInfo {
+    pub name: String,
+    pub title: String,
+    pub source: String,
+    pub description: String,
+    pub outcome_column: String,
+    pub outcome_label: String,
+    pub outcome_note: String,
+    /// The study file exactly as run.
+    pub definition_toml: String,
+}
+
+/// What the study was run on and how.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Provenance {
+    pub software: String,
+    pub version: String,
+    /// Report date (YYYY-MM-DD).
+    pub date: String,
+    /// How the date was chosen (given, or the latest record in the data).
+    pub date_rule: String,
+    /// SHA-256 of the input table (see `cohort::fingerprint`).
+    pub data_fingerprint: String,
+    pub data_source: String,
+    pub runs_read: usize,
+    /// Bootstrap resamples actually used (the study's, or an override).
+    pub bootstrap: Option<usize>,
+}
+
+/// A Table 1 row with its variable's label and unit.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Table1Row {
+    Continuous { variable: String, label: String, unit: String, row: ContinuousRow },
+    Categorical { variable: String, label: String, unit: String, row: CategoricalRow },
+}
+
+/// An odds ratio (per `per` units of the predictor) from a logistic model.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OddsRatio {
+    /// Model term (`etiology=myocarditis` for a dummy).
+    pub term: String,
+    pub variable: String,
+    pub label: String,
+    pub unit: String,
+    /// Units of the predictor per which the OR is given.
+    pub per: f64,
+    pub n: usize,
+    pub events: usize,
+    pub coef: f64,
+    pub se: f64,
+    pub odds_ratio: f64,
+    /// 95 % Wald CI.
+    pub ci_low: f64,
+    pub ci_high: f64,
+    /// Wald z test.
+    pub p: f64,
+}
+
+/// Range of a predictor in the development data.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PredictorRange {
+    pub name: String,
+    pub unit: String,
+    pub min: f64,
+    pub median: f64,
+    pub max: f64,
+}
+
+/// One multivariable prediction model with its TRIPOD-style description.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ModelResult {
+    pub name: String,
+    pub outcome: String,
+    pub candidates: Vec<String>,
+    pub selection: String,
+    /// Human-readable selection path.
+    pub selection_steps: Vec<String>,
+    pub final_terms: Vec<String>,
+    pub rows_complete: usize,
+    pub rows_dropped: usize,
+    pub n: usize,
+    pub events: usize,
+    /// Events per candidate parameter.
+    pub events_per_parameter: f64,
+    pub odds_ratios: Vec<OddsRatio>,
+    /// Coefficients on the raw scale (per 1 unit), as fitted.
+    pub coefficients: Vec<Coefficient>,
+    /// Covariance of the coefficients (row-major, order of `coefficients`).
+    pub vcov: Vec<f64>,
+    pub aic: f64,
+    pub deviance: f64,
+    pub null_deviance: f64,
+    pub lr_test: TestStat,
+    pub auc: f64,
+    pub auc_ci_low: f64,
+    pub auc_ci_high: f64,
+    pub calibration: Calibration,
+    pub hosmer_lemeshow: TestStat,
+    pub calibration_bins: Vec<CalibrationBin>,
+    pub validation: Option<Validation>,
+    pub predictor_ranges: Vec<PredictorRange>,
+    pub warnings: Vec<String>,
+    pub tripod: Vec<ChecklistItem>,
+}
+
+/// One TRIPOD+AI checklist item, filled from what the run did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChecklistItem {
+    pub item: String,
+    pub topic: String,
+    /// "reported here", "author to complete" or "not applicable".
+    pub status: String,
+    pub text: String,
+}
+
+/// A ROC curve with its AUC, DeLong CI and Youden cut-off.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RocCurve {
+    pub name: String,
+    pub label: String,
+    pub n: usize,
+    pub cases: usize,
+    pub controls: usize,
+    /// pROC direction: `<` means higher values in events.
+    pub direction: String,
+    pub auc: f64,
+    pub ci_low: f64,
+    pub ci_high: f64,
+    pub youden_threshold: f64,
+    pub youden_sensitivity: f64,
+    pub youden_specificity: f64,
+    /// (1 - specificity, sensitivity), thinned to at most 400 points.
+    pub points: Vec<(f64, f64)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RocComparison {
+    pub a: String,
+    pub b: String,
+    pub n: usize,
+    pub auc_a: f64,
+    pub auc_b: f64,
+    pub z: f64,
+    pub p: f64,
+    pub diff_ci_low: f64,
+    pub diff_ci_high: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RocSection {
+    pub curves: Vec<RocCurve>,
+    /// Paired DeLong tests on the rows complete for every curve.
+    pub comparisons: Vec<RocComparison>,
+    pub common_rows: usize,
+}
+
+/// The predictor's effect within one level of a subgroup variable.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SubgroupLevel {
+    pub level: String,
+    pub n: usize,
+    pub events: usize,
+    pub estimate: Option<OddsRatio>,
+    pub auc: Option<f64>,
+    pub auc_ci_low: Option<f64>,
+    pub auc_ci_high: Option<f64>,
+    /// Why there is no estimate.
+    pub note: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SubgroupResult {
+    pub variable: String,
+    pub label: String,
+    pub predictor: String,
+    pub per: f64,
+    pub levels: Vec<SubgroupLevel>,
+    /// LR test of the predictor x subgroup interaction terms.
+    pub interaction: Option<TestStat>,
+    pub method: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KmStep {
+    pub time: f64,
+    pub surv: f64,
+    pub lower: f64,
+    pub upper: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KmCurve {
+    pub name: String,
+    pub n: usize,
+    pub events: usize,
+    pub median_days: Option<f64>,
+    pub surv_at_horizon: f64,
+    pub surv_at_horizon_low: f64,
+    pub surv_at_horizon_high: f64,
+    pub steps: Vec<KmStep>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CoxSummary {
+    pub n: usize,
+    pub events: usize,
+    pub coefficients: Vec<CoxCoefficient>,
+    pub lr_test: TestStat,
+    pub concordance: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SurvivalSection {
+    pub time: String,
+    pub event: String,
+    pub horizon_days: f64,
+    pub groups: String,
+    pub group_label: String,
+    pub curves: Vec<KmCurve>,
+    /// Numbers at risk at `at_risk_times` for each curve.
+    pub at_risk_times: Vec<f64>,
+    pub at_risk: Vec<Vec<usize>>,
+    pub logrank: TestStat,
+    pub cox: Option<CoxSummary>,
+    pub rows_dropped: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrajectoryPoint {
+    pub hour: f64,
+    pub n: usize,
+    pub median: Option<f64>,
+    pub q1: Option<f64>,
+    pub q3: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrajectoryGroup {
+    pub name: String,
+    pub points: Vec<TrajectoryPoint>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Trajectory {
+    pub quantity: String,
+    pub unit: String,
+    pub groups: Vec<TrajectoryGroup>,
+}
+
+/// How the ECMO-to-VAD decision tree would have classified each patient.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DecisionTreeSection {
+    pub available: bool,
+    pub note: String,
+    /// (classification, count, deaths within the horizon)
+    pub summary: Vec<(String, usize, usize)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TestRecord {
+    pub analysis: String,
+    pub variable: String,
+    pub test: String,
+    pub p: Option<f64>,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MissingRecord {
+    pub analysis: String,
+    pub columns: Vec<String>,
+    pub rows_used: usize,
+    pub rows_dropped: usize,
+}
