@@ -52,6 +52,11 @@ pub enum Quantity {
     UrineOutput,
     FluidIn,
     FluidOut,
+    // Echocardiography (weaning-trial checklist, spec §13.4).
+    Lvef,
+    LvotVti,
+    MitralSLateral,
+    Tapse,
 }
 
 /// Whether a value describes an instant or a volume over an interval.
@@ -123,6 +128,10 @@ pub static CONCEPTS: &[Concept] = &[
     Concept { sampling: Sampling::Interval, ..c(Quantity::UrineOutput, "urine_output", "urine output", Ml, &[(Ml, Identity)], (0.0, 15_000.0), (0.0, 8_000.0)) },
     Concept { sampling: Sampling::Interval, ..c(Quantity::FluidIn, "fluid_in", "fluid intake", Ml, &[(Ml, Identity)], (0.0, 50_000.0), (0.0, 20_000.0)) },
     Concept { sampling: Sampling::Interval, ..c(Quantity::FluidOut, "fluid_out", "fluid output other than urine", Ml, &[(Ml, Identity)], (0.0, 50_000.0), (0.0, 20_000.0)) },
+    c(Quantity::Lvef, "lvef", "left-ventricular ejection fraction (echo)", Percent, &[(Percent, Identity)], (0.0, 85.0), (5.0, 75.0)),
+    c(Quantity::LvotVti, "lvot_vti", "LVOT velocity-time integral (echo)", Cm, &[(Cm, Identity)], (0.0, 40.0), (2.0, 30.0)),
+    c(Quantity::MitralSLateral, "mitral_s_lateral", "lateral mitral annulus peak systolic velocity S' (tissue Doppler)", CmPerS, &[(CmPerS, Identity)], (0.0, 30.0), (2.0, 20.0)),
+    c(Quantity::Tapse, "tapse", "tricuspid annular plane systolic excursion (TAPSE, RV function)", Mm, &[(Mm, Identity)], (0.0, 50.0), (3.0, 35.0)),
 ];
 
 #[allow(clippy::too_many_arguments)]
@@ -139,7 +148,7 @@ const fn c(
 }
 
 impl Quantity {
-    pub const ALL: [Quantity; 31] = {
+    pub const ALL: [Quantity; 35] = {
         use Quantity::*;
         [
             Map,
@@ -173,6 +182,10 @@ impl Quantity {
             UrineOutput,
             FluidIn,
             FluidOut,
+            Lvef,
+            LvotVti,
+            MitralSLateral,
+            Tapse,
         ]
     };
 
@@ -309,6 +322,9 @@ impl FromStr for Quantity {
             "creat" => "creatinine",
             "plt" => "platelets",
             "uo" => "urine_output",
+            "ef" => "lvef",
+            "vti" | "lvot_vti_cm" => "lvot_vti",
+            "s_prime" | "tdsa" | "mitral_s_prime" => "mitral_s_lateral",
             other => other,
         };
         CONCEPTS.iter().find(|c| c.code == alias).map(|c| c.quantity).ok_or_else(|| UnknownQuantity(s.to_string()))

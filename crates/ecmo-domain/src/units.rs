@@ -58,6 +58,9 @@ pub enum Unit {
     MilliUnitsPerKgPerMin,
     NgPerKgPerMin,
     MlPerHour,
+    // Echocardiography.
+    Mm,
+    CmPerS,
 }
 
 impl Unit {
@@ -102,11 +105,13 @@ impl Unit {
             MilliUnitsPerKgPerMin => "mU/kg/min",
             NgPerKgPerMin => "ng/kg/min",
             MlPerHour => "mL/h",
+            Mm => "mm",
+            CmPerS => "cm/s",
         }
     }
 
     /// Every unit, for documentation and exhaustive tests.
-    pub const ALL: [Unit; 37] = {
+    pub const ALL: [Unit; 39] = {
         use Unit::*;
         [
             Dimensionless,
@@ -146,6 +151,8 @@ impl Unit {
             MilliUnitsPerKgPerMin,
             NgPerKgPerMin,
             MlPerHour,
+            Mm,
+            CmPerS,
         ]
     };
 }
@@ -221,6 +228,8 @@ impl FromStr for Unit {
             "mu/kg/min" | "miu/kg/min" => MilliUnitsPerKgPerMin,
             "ng/kg/min" => NgPerKgPerMin,
             "ml/h" | "ml/hr" => MlPerHour,
+            "mm" => Mm,
+            "cm/s" | "cm/sec" => CmPerS,
             _ => return Err(UnknownUnit(raw.to_string())),
         };
         Ok(unit)
