@@ -206,7 +206,8 @@ fn opt_cmp(a: Option<f64>, b: Option<f64>) -> std::cmp::Ordering {
 /// to what a researcher may see.
 pub fn select_rows(rows: &[ListRow], q: &ListQuery, research: bool) -> Result<Vec<ListRow>, ApiError> {
     let sort = q.sort.as_deref().unwrap_or("flow_start");
-    let hidden = research && matches!(sort, "run_id" | "patient_id" | "flow_start");
+    // For researchers the default order (flow_start) becomes pseudonym order, which reveals no dates.
+    let hidden = research && matches!(sort, "run_id" | "patient_id");
     if !SORT_KEYS.contains(&sort) || hidden {
         let keys: Vec<&str> =
             SORT_KEYS.iter().copied().filter(|k| !research || !matches!(*k, "run_id" | "patient_id")).collect();
