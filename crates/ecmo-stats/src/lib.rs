@@ -15,6 +15,7 @@
 #![allow(clippy::needless_range_loop, clippy::neg_cmp_op_on_partial_ord)]
 
 pub mod calibration;
+pub mod competing;
 pub mod decision;
 pub mod describe;
 pub mod design;
