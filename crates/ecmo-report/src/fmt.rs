@@ -38,6 +38,12 @@ pub fn f3(v: f64) -> String {
     fixed(v, 3)
 }
 
+/// Up to four decimals, trailing zeros removed (ranges, cut-offs).
+pub fn short(v: f64) -> String {
+    let s = fixed(v, 4);
+    if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s }
+}
+
 /// p as journals print it: "< 0.001" below 0.001, else three decimals.
 pub fn p_value(p: f64) -> String {
     if p.is_nan() {
@@ -71,5 +77,7 @@ mod tests {
         assert_eq!(esc("a<b & \"c\""), "a&lt;b &amp; &quot;c&quot;");
         assert_eq!(csv_field("a,b"), "\"a,b\"");
         assert_eq!(num(f64::NAN), "");
+        assert_eq!(short(-102.71999999999998), "-102.72");
+        assert_eq!(short(3.0), "3");
     }
 }

@@ -15,7 +15,7 @@ use svg::ForestRow;
 const CSS: &str = "body{font-family:Helvetica,Arial,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#111;line-height:1.4}\
 h1{font-size:1.6em}h2{border-bottom:2px solid #335;padding-bottom:.2em;margin-top:2em}h3{margin-top:1.5em}\
 table{border-collapse:collapse;margin:.8em 0;font-size:.9em}th,td{border:1px solid #bbb;padding:.25em .5em;text-align:left;vertical-align:top}\
-th{background:#eef2f6}td.n{text-align:right;font-variant-numeric:tabular-nums}.meta td:first-child{font-weight:bold}\
+th{background:#eef2f6}td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}.meta td:first-child{font-weight:bold}\
 .note{color:#555;font-size:.9em}pre{background:#f6f6f6;padding:1em;overflow-x:auto;font-size:.85em}\
 figure{margin:1em 0}figcaption{font-size:.9em;color:#333}.status-author{color:#8a5a00}.status-na{color:#777}";
 
@@ -210,7 +210,8 @@ fn or_table(h: &mut String, rows: &[OddsRatio], with_n: bool) {
     }
     h.push_str("<th>OR</th><th>95 % CI (Wald)</th><th>p</th></tr>\n");
     for o in rows {
-        let _ = write!(h, "<tr><td>{}</td><td>{} {}</td>", esc(&o.term), num(o.per), esc(&o.unit));
+        let per = if o.per == 1.0 { String::new() } else { format!("{} {}", num(o.per), esc(&o.unit)) };
+        let _ = write!(h, "<tr><td>{}</td><td>{per}</td>", esc(&o.term));
         if with_n {
             let _ = write!(h, "<td class=\"n\">{}</td><td class=\"n\">{}</td>", o.n, o.events);
         }
@@ -349,9 +350,9 @@ fn model(h: &mut String, m: &ModelResult, i: usize) {
             "<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
             esc(&p.name),
             esc(&p.unit),
-            num(p.min),
-            num(p.median),
-            num(p.max)
+            fmt::short(p.min),
+            fmt::short(p.median),
+            fmt::short(p.max)
         );
     }
     h.push_str("</table>\n<h3>TRIPOD+AI checklist</h3>\n<table><tr><th>item</th><th>topic</th><th>status</th><th>what this run did</th></tr>");
