@@ -92,14 +92,16 @@ pub fn svg(t: &Timeline, marks: &[Mark], (x0, x1): (f64, f64)) -> String {
     let xstep = tick_step(x1 - x0, 10.0).max(1.0);
     let mut h = (x0 / xstep).ceil() * xstep;
     while h <= x1 {
-        let x = xs(h);
+        // Avoid "-0 h" from floating-point steps.
+        let h0 = if h.abs() < 1e-9 { 0.0 } else { h };
+        let x = xs(h0);
         let _ = write!(
             s,
             r#"<line class="grid" x1="{x:.1}" x2="{x:.1}" y1="{TOP}" y2="{}"/><text class="tick" x="{x:.1}" y="{}" text-anchor="middle">{}{} h</text>"#,
             H - BOTTOM,
             H - 8.0,
-            if h > 0.0 { "+" } else { "" },
-            fmt_num(h)
+            if h0 > 0.0 { "+" } else { "" },
+            fmt_num(h0)
         );
         h += xstep;
     }
