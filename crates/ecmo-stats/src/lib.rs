@@ -28,6 +28,7 @@ pub mod reclassification;
 pub mod rng;
 pub mod roc;
 pub mod roc_compare;
+pub mod stability;
 pub mod stepwise;
 pub mod subgroup;
 pub mod survival;

@@ -73,7 +73,7 @@ pub struct Validation {
 
 const NAMES: [&str; 6] = ["dxy", "auc", "r2", "intercept", "slope", "brier"];
 
-fn select(full: &Design, y: &[f64], candidates: &[&str], sel: &Selection) -> Result<Vec<String>> {
+pub(crate) fn select(full: &Design, y: &[f64], candidates: &[&str], sel: &Selection) -> Result<Vec<String>> {
     let quick = LogisticOptions { profile_ci: false, ..Default::default() };
     Ok(match sel {
         Selection::None => candidates.iter().map(|s| s.to_string()).collect(),
