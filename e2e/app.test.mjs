@@ -69,6 +69,8 @@ test("clinician: patient list, patient page, entering a value and a refused valu
   }
   assert.ok((await page.locator("svg.chart").count()) >= 5);
   assert.ok(await page.getByText("SOFA", { exact: false }).first().isVisible());
+  assert.match(await page.locator("section.decision h2").innerText(), /Decision tree/);
+  assert.ok((await page.locator("section.decision li.step").count()) >= 1, "the tree's steps with their status");
   await page.screenshot({ path: `${SHOTS}/patient.png`, fullPage: false });
 
   const facts = await page.locator("p.facts").innerText();

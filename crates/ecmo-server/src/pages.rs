@@ -407,6 +407,50 @@ fn scores_section(v: &PatientView) -> String {
     s
 }
 
+fn decision_section(d: &ecmo_bedside::VadDecision) -> String {
+    let mut s = format!(
+        r#"<section class="decision"><h2>Decision tree: {}</h2><p><strong>{}</strong></p><p>{}</p><ol class="steps">"#,
+        esc(&d.rules_title),
+        esc(d.recommendation.headline()),
+        esc(&d.summary)
+    );
+    for st in &d.steps {
+        let evidence: Vec<String> = st
+            .records
+            .iter()
+            .take(4)
+            .map(|r| {
+                format!(
+                    "{} {} {} at {}{} h",
+                    esc(&r.code.replace('_', " ")),
+                    num(r.value),
+                    esc(&r.unit),
+                    if r.hours >= 0.0 { "+" } else { "" },
+                    num(r.hours)
+                )
+            })
+            .collect();
+        let _ = write!(
+            s,
+            r#"<li class="step step-{}"><strong>{}</strong> — {}: {}<span class="when">{}</span></li>"#,
+            st.status.label().replace(' ', "-"),
+            esc(&st.title),
+            st.status.label(),
+            esc(&st.finding),
+            evidence.join("; ")
+        );
+    }
+    let _ = write!(
+        s,
+        r#"</ol><p class="note">As of the latest record (+{} h on ECMO). Rules {} v{}: {}. Predictions with confidence intervals are not shown in this version.</p></section>"#,
+        num(d.hours_on_ecmo),
+        esc(&d.rules_id),
+        esc(&d.rules_version),
+        esc(&d.source)
+    );
+    s
+}
+
 fn field_error(errors: &[FieldError], field: &str) -> String {
     errors
         .iter()
@@ -474,7 +518,7 @@ fn patient_page(
     let body = format!(
         r#"<h1>Run {} <span class="muted">patient {}</span></h1>
 <p class="facts">{} {}, {} kg · {}-ECMO, {} · flow start {}{} · latest record at +{} h</p>
-<section class="decision"><h2>Decision support</h2><p class="muted">Predictions and the decision tree are not available in this version; the scores below are computed from the record.</p></section>
+{}
 {}{}{}{}"#,
         esc(&v.run_id),
         esc(&v.patient_id),
@@ -486,6 +530,7 @@ fn patient_page(
         esc(&v.flow_start),
         decannulation,
         num(v.latest_record_hours),
+        decision_section(&v.decision_tree),
         charts(&v.timelines, &v.events, v.latest_record_hours),
         entry_form(&v.run_id, entry, errors, saved),
         scores_section(v),

@@ -9,6 +9,18 @@ use ecmo_scores::{Options, VisVariant};
 use ecmo_store::{RunSummary, Store, StoreError};
 use serde::Serialize;
 use std::collections::HashMap;
+use std::sync::OnceLock;
+
+/// The published ECMO-to-VAD decision tree (ecmo-bedside), parsed once.
+fn vad_rules() -> &'static ecmo_bedside::VadRules {
+    static RULES: OnceLock<ecmo_bedside::VadRules> = OnceLock::new();
+    RULES.get_or_init(ecmo_bedside::VadRules::published)
+}
+
+/// The tree evaluated on the run as known at its latest record.
+pub fn decision(record: &RunRecord) -> ecmo_bedside::VadDecision {
+    ecmo_bedside::evaluate(&record.as_of(latest_record(record)), vad_rules())
+}
 
 /// The latest value of a measured quantity.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -42,7 +54,7 @@ pub struct ListRow {
     pub current_vis: Option<f64>,
     pub last_lactate: Option<Latest>,
     pub last_map: Option<Latest>,
-    /// Decision-tree status (ecmo-bedside); null until decision support is available.
+    /// The ECMO-to-VAD decision tree's recommendation at the latest record (ecmo-bedside).
     pub decision_status: Option<String>,
 }
 
@@ -133,7 +145,7 @@ pub fn list_row(summary: &RunSummary, record: &RunRecord, key: &[u8; 32]) -> Lis
         current_vis: series::vis_at(&view, hours, VisVariant::Gaies2010).value.map(round1),
         last_lactate: last_of(record, Quantity::Lactate),
         last_map: last_of(record, Quantity::Map),
-        decision_status: None,
+        decision_status: Some(decision(record).recommendation.headline().to_string()),
     }
 }
 
@@ -208,6 +220,8 @@ pub struct PatientView {
     pub supports: Vec<Period>,
     /// Every run-level score with components and sources (docs/json.md, `ecmo scores`).
     pub scores: RunScores,
+    /// The ECMO-to-VAD decision tree at the latest record, each step with its evidence.
+    pub decision_tree: ecmo_bedside::VadDecision,
 }
 
 fn obs_timeline(record: &RunRecord, q: Quantity, label: &str) -> Timeline {
@@ -365,6 +379,7 @@ pub fn patient_view(record: &RunRecord) -> PatientView {
         events,
         supports,
         scores: run_scores(record, None, &Options::default()),
+        decision_tree: decision(record),
     }
 }
 

@@ -310,6 +310,10 @@ async fn lists_paginate_sort_filter_and_reject_bad_parameters() {
     assert_eq!(p["total"], 6);
     assert_eq!(p["pages"], 2);
     assert_eq!(p["items"].as_array().unwrap().len(), 2);
+    assert!(p["items"][0]["decision_status"].is_string(), "the decision tree's recommendation is listed");
+    let v = call(&f.app, "get", &format!("/api/runs/{}", f.run_id), Some(&c), None).await.json();
+    assert!(!v["decision_tree"]["steps"].as_array().unwrap().is_empty(), "each step with its evidence");
+    assert!(v["decision_tree"]["recommendation"].as_str().is_some());
     let all = call(&f.app, "get", "/api/runs?sort=hours_on_ecmo", Some(&c), None).await.json();
     let hours: Vec<f64> = all["items"].as_array().unwrap().iter().filter_map(|r| r["hours_on_ecmo"].as_f64()).collect();
     assert!(hours.windows(2).all(|w| w[0] <= w[1]), "{hours:?}");
