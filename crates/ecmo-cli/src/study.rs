@@ -71,9 +71,10 @@ pub fn read_runs(db: &crate::DbArg) -> Result<Vec<StudyRun>> {
     let bar = progress_bar(total, "reading runs");
     let cfg = FeatureConfig::default();
     let mut builder = FeatureBuilder::new();
+    let rules = ecmo_study::VadRules::published();
     let mut runs = Vec::with_capacity(total as usize);
     store.for_each_run(&mut |rec| {
-        runs.push(StudyRun::from_record(&rec, &mut builder, &cfg));
+        runs.push(StudyRun::from_record(&rec, &mut builder, &cfg, &rules));
         if runs.len().is_multiple_of(256) {
             bar.set_position(runs.len() as u64);
         }

@@ -59,18 +59,7 @@ pub fn render_html(r: &StudyResult) -> String {
         }
     }
     if let Some(d) = &r.decision_tree {
-        let _ = write!(
-            h,
-            "<h2 id=\"decision-tree\">ECMO-to-VAD decision tree</h2>\n<p class=\"note\">{}</p>\n",
-            esc(&d.note)
-        );
-        if !d.summary.is_empty() {
-            h.push_str("<table><tr><th>classification</th><th>runs</th><th>deaths</th></tr>");
-            for (c, n, dd) in &d.summary {
-                let _ = write!(h, "<tr><td>{}</td><td class=\"n\">{n}</td><td class=\"n\">{dd}</td></tr>", esc(c));
-            }
-            h.push_str("</table>\n");
-        }
+        decision_tree(&mut h, d, r);
     }
     reproducibility(&mut h, r);
     h.push_str("</body></html>\n");
@@ -550,6 +539,49 @@ fn survival(h: &mut String, r: &StudyResult) {
     }
 }
 
+/// Patients listed one by one in the HTML up to this many (all of them are in the CSV).
+const MAX_TREE_ROWS: usize = 200;
+
+fn decision_tree(h: &mut String, d: &ecmo_study::result::DecisionTreeSection, r: &StudyResult) {
+    let _ = writeln!(
+        h,
+        "<h2 id=\"decision-tree\">ECMO-to-VAD decision tree</h2>\n<p>Rules: {}.</p>\n<p class=\"note\">{}</p>",
+        esc(&d.rules),
+        esc(&d.note)
+    );
+    let _ = write!(h, "<table><tr><th>recommendation</th><th>runs</th><th>{}</th></tr>", esc(&r.flow.event_label));
+    for c in &d.classes {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{} ({})</td></tr>",
+            esc(&c.headline),
+            c.n,
+            c.events,
+            f1(100.0 * c.events as f64 / (c.n as f64).max(1.0))
+        );
+    }
+    h.push_str("</table>\n<table><tr><th>run</th><th>recommendation</th><th>deciding step</th><th>hours on ECMO</th><th>outcome</th></tr>");
+    for p in d.patients.iter().take(MAX_TREE_ROWS) {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
+            esc(&p.run_id),
+            esc(&p.recommendation),
+            p.deciding_step.map_or("-".into(), |s| s.to_string()),
+            f1(p.hours_on_ecmo),
+            esc(if p.event { &r.flow.event_label } else { &r.flow.non_event_label })
+        );
+    }
+    h.push_str("</table>\n");
+    if d.patients.len() > MAX_TREE_ROWS {
+        let _ = writeln!(
+            h,
+            "<p class=\"note\">First {MAX_TREE_ROWS} of {} runs; all are in decision_tree.csv.</p>",
+            d.patients.len()
+        );
+    }
+}
+
 fn reproducibility(h: &mut String, r: &StudyResult) {
     h.push_str("<h2 id=\"methods\">Tests, missing data and reproducibility</h2>\n<h3>Every test that ran</h3><table><tr><th>analysis</th><th>variable</th><th>test</th><th>p</th><th>why</th></tr>");
     for t in &r.tests {
@@ -790,6 +822,20 @@ pub fn tables(r: &StudyResult) -> Vec<(String, String)> {
             }
         }
         out.push(("trajectories.csv".into(), t));
+    }
+    if let Some(d) = &r.decision_tree {
+        let mut t =
+            line(&["run_id", "recommendation", "deciding_step", "hours_on_ecmo", "outcome_event"].map(String::from));
+        for p in &d.patients {
+            t += &line(&[
+                p.run_id.clone(),
+                p.recommendation.clone(),
+                p.deciding_step.map_or(String::new(), |s| s.to_string()),
+                num(p.hours_on_ecmo),
+                u8::from(p.event).to_string(),
+            ]);
+        }
+        out.push(("decision_tree.csv".into(), t));
     }
     let mut t = line(&["analysis", "variable", "test", "p", "reason"].map(String::from));
     for x in &r.tests {

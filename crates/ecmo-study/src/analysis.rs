@@ -174,13 +174,8 @@ pub fn run_study(
         }
     }
     if def.decision_tree.as_ref().is_some_and(|d| d.enabled) {
-        out.decision_tree = Some(DecisionTreeSection {
-            available: false,
-            note: "The 4-step ECMO-to-VAD decision tree (ecmo-bedside) is not yet part of this build; \
-                   this section will classify each patient once it is."
-                .into(),
-            summary: Vec::new(),
-        });
+        progress("decision tree");
+        out.decision_tree = Some(decision_tree(&cohort));
     }
     for m in &mut out.models {
         m.tripod = checklist(def, &out.flow, m, &out.provenance, !out.subgroups.is_empty());
@@ -857,4 +852,49 @@ fn trajectory(c: &Cohort, quantity: &str) -> Trajectory {
         })
         .collect();
     Trajectory { quantity: quantity.into(), unit: unit.into(), groups }
+}
+
+/// Order in which the tree's recommendations are listed (the tree's own order).
+const TREE_ORDER: [&str; 6] =
+    ["vad_not_advised_now", "treat_end_organ_first", "urgent_vad", "vad", "continue_ecmo", "need_data"];
+
+fn decision_tree(c: &Cohort) -> DecisionTreeSection {
+    let rules = ecmo_bedside::VadRules::published();
+    let mut classes: Vec<TreeClass> = Vec::new();
+    let mut patients = Vec::new();
+    for (r, y) in c.runs.iter().zip(&c.y) {
+        let t = &r.vad_tree;
+        match classes.iter_mut().find(|k| k.recommendation == t.recommendation) {
+            Some(k) => {
+                k.n += 1;
+                k.events += usize::from(*y == 1.0);
+            }
+            None => classes.push(TreeClass {
+                recommendation: t.recommendation.clone(),
+                headline: t.headline.clone(),
+                n: 1,
+                events: usize::from(*y == 1.0),
+            }),
+        }
+        patients.push(TreePatient {
+            run_id: r.row.run_id.clone(),
+            recommendation: t.recommendation.clone(),
+            deciding_step: t.deciding_step,
+            hours_on_ecmo: t.hours_on_ecmo,
+            event: *y == 1.0,
+        });
+    }
+    let rank = |code: &str| TREE_ORDER.iter().position(|c| *c == code).unwrap_or(TREE_ORDER.len());
+    classes.sort_by(|a, b| {
+        rank(&a.recommendation).cmp(&rank(&b.recommendation)).then(a.recommendation.cmp(&b.recommendation))
+    });
+    DecisionTreeSection {
+        rules: format!("{} (version {}; {})", rules.title, rules.version, rules.source),
+        note: "Each run evaluated with the published rules (ecmo-bedside) on what was recorded up to its decision \
+               time: decannulation, else the latest record. The tree was introduced after most of the published \
+               cohort was treated; this shows what it would have recommended, not what was done."
+            .into(),
+        classes,
+        patients,
+    }
 }

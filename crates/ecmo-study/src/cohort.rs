@@ -2,6 +2,7 @@
 //! exclusions, and the cohort table the analyses read.
 
 use crate::def::{Criterion, Kind, Op, StudyDef, column_kind};
+use ecmo_bedside::VadRules;
 use ecmo_domain::{Quantity, RunRecord, Timestamp};
 use ecmo_scores::features::{COLUMNS, FeatureBuilder, FeatureConfig, FeatureRow};
 use ecmo_scores::series::{value_at, vis_at};
@@ -28,11 +29,31 @@ pub struct StudyRun {
     pub vis: [Option<f64>; N_TRAJ],
     /// Lactate (mmol/L) closest to each of [`TRAJECTORY_HOURS`] within ± 2 h, while on ECMO.
     pub lactate: [Option<f64>; N_TRAJ],
+    /// The ECMO-to-VAD decision tree (ecmo-bedside, published rules) at the decision time.
+    pub vad_tree: TreeOutcome,
+}
+
+/// How the ECMO-to-VAD decision tree classified a run at its decision time
+/// (decannulation, else the latest record: the feature table's decision time).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TreeOutcome {
+    /// Recommendation code (snake_case, as ecmo-bedside serialises it).
+    pub recommendation: String,
+    pub headline: String,
+    /// 1-4, or none when no step decided.
+    pub deciding_step: Option<usize>,
+    pub hours_on_ecmo: f64,
 }
 
 impl StudyRun {
     /// Derive a run's study view (complete record, as `ecmo features` without --as-of).
-    pub fn from_record(rec: &RunRecord, builder: &mut FeatureBuilder, cfg: &FeatureConfig) -> StudyRun {
+    /// `rules`: the ECMO-to-VAD tree (`ecmo_bedside::VadRules::published()`).
+    pub fn from_record(
+        rec: &RunRecord,
+        builder: &mut FeatureBuilder,
+        cfg: &FeatureConfig,
+        rules: &VadRules,
+    ) -> StudyRun {
         let row = builder.row(rec, cfg);
         let view = rec.complete();
         let t0 = rec.run.flow_start;
@@ -58,7 +79,18 @@ impl StudyRun {
         {
             last = last.max(t);
         }
-        StudyRun { row, cohort: rec.run.cohort.clone(), last_record: last, vis, lactate }
+        let decision = rec.run.decannulation.unwrap_or(last);
+        let d = ecmo_bedside::evaluate(&rec.as_of(decision), rules);
+        let vad_tree = TreeOutcome {
+            recommendation: serde_json::to_value(d.recommendation)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            headline: d.recommendation.headline().to_string(),
+            deciding_step: d.deciding_step,
+            hours_on_ecmo: d.hours_on_ecmo,
+        };
+        StudyRun { row, cohort: rec.run.cohort.clone(), last_record: last, vis, lactate, vad_tree }
     }
 
     /// A numeric column or derived variable (`None` = empty cell).
@@ -95,7 +127,7 @@ pub fn fingerprint(runs: &[StudyRun]) -> String {
     let mut h = Sha256::new();
     let mut buf = Vec::with_capacity(1024);
     h.update(FeatureRow::csv_header().as_bytes());
-    h.update(b",cohort,vis_trajectory,lactate_trajectory\n");
+    h.update(b",cohort,vis_trajectory,lactate_trajectory,vad_tree\n");
     for r in order {
         buf.clear();
         r.row.write_csv(&mut buf);
@@ -114,6 +146,7 @@ pub fn fingerprint(runs: &[StudyRun]) -> String {
                 }
             }
         }
+        buf.extend_from_slice(format!(",{}", r.vad_tree.recommendation).as_bytes());
         buf.push(b'\n');
         h.update(&buf);
     }

@@ -472,7 +472,7 @@ mod tests {
         let e = StudyDef::parse(&text, "w.toml").unwrap_err().to_string();
         assert!(e.contains("unknown column 'sofa_24'"), "{e}");
         assert!(e.contains("did you mean 'sofa_24h'"), "{e}");
-        assert!(e.starts_with("w.toml"), "{e}");
+        assert!(e.starts_with("study definition: w.toml: [table1]"), "{e}");
     }
 
     #[test]

@@ -13,5 +13,7 @@ pub mod tripod;
 pub use analysis::{RunOptions, run_study};
 pub use cohort::{StudyRun, TRAJECTORY_HOURS, build_cohort, fingerprint};
 pub use def::{BUILTIN, StudyDef};
+/// The ECMO-to-VAD decision tree rules, needed to build [`StudyRun`]s.
+pub use ecmo_bedside::VadRules;
 pub use error::StudyError;
 pub use result::StudyResult;

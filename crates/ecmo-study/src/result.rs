@@ -284,10 +284,29 @@ pub struct Trajectory {
 /// How the ECMO-to-VAD decision tree would have classified each patient.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DecisionTreeSection {
-    pub available: bool,
+    pub rules: String,
     pub note: String,
-    /// (classification, count, deaths within the horizon)
-    pub summary: Vec<(String, usize, usize)>,
+    /// One row per recommendation, in the tree's order.
+    pub classes: Vec<TreeClass>,
+    pub patients: Vec<TreePatient>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TreeClass {
+    pub recommendation: String,
+    pub headline: String,
+    pub n: usize,
+    /// Outcome events (e.g. deaths within 2 years) in this class.
+    pub events: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TreePatient {
+    pub run_id: String,
+    pub recommendation: String,
+    pub deciding_step: Option<usize>,
+    pub hours_on_ecmo: f64,
+    pub event: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

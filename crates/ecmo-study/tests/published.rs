@@ -11,7 +11,8 @@ fn runs(p: Profile, n: u64, seed: u64) -> Vec<StudyRun> {
     let mix = Mix::only(p);
     let cfg = FeatureConfig::default();
     let mut b = FeatureBuilder::new();
-    (0..n).map(|i| StudyRun::from_record(&generate(seed, i, &mix), &mut b, &cfg)).collect()
+    let rules = ecmo_study::VadRules::published();
+    (0..n).map(|i| StudyRun::from_record(&generate(seed, i, &mix), &mut b, &cfg, &rules)).collect()
 }
 
 fn study(name: &str, runs: &[StudyRun]) -> StudyResult {
@@ -128,4 +129,9 @@ fn vad_end_organ_dysfunction_halves_two_year_survival() {
         with.surv_at_horizon
     );
     assert!(s.logrank.p < 0.01);
+    let tree = res.decision_tree.as_ref().expect("decision tree section");
+    eprintln!("{:?}", tree.classes);
+    assert_eq!(tree.classes.iter().map(|c| c.n).sum::<usize>(), res.flow.included);
+    assert_eq!(tree.patients.len(), res.flow.included);
+    assert!(tree.classes.len() >= 2, "the tree separates the referrals: {:?}", tree.classes);
 }
