@@ -6,7 +6,9 @@
 mod analyze;
 mod demo;
 mod features;
+mod fhir;
 mod import;
+mod migrate;
 mod output;
 mod runs;
 mod score;
@@ -65,6 +67,10 @@ enum Command {
     Features(features::Args),
     /// Statistics on any CSV table: Table 1, logistic, ROC, survival, calibration, validation.
     Analyze(analyze::Args),
+    /// FHIR R4: import a Bundle, export the registry or a run's derived scores.
+    Fhir(fhir::Args),
+    /// Bring the registry schema up to date, or copy a registry to another store (--from --to).
+    Migrate(migrate::Args),
     /// Start the web application (bedside dashboard, cohort view, JSON API) on the registry.
     Serve(serve::ServeArgs),
     /// Accounts of the web application (the first administrator is created here).
@@ -114,6 +120,8 @@ fn main() -> ExitCode {
         Command::Scores(a) => scores::run(a),
         Command::Features(a) => features::run(a),
         Command::Analyze(a) => analyze::run(a),
+        Command::Fhir(a) => fhir::run(a),
+        Command::Migrate(a) => migrate::run(a),
         Command::Serve(a) => serve::serve(a),
         Command::User(a) => serve::user(a),
         Command::Audit(a) => serve::audit(a),

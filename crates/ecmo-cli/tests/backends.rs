@@ -57,3 +57,31 @@ fn an_unreachable_server_is_a_clear_error() {
     assert!(err.contains("cannot connect to postgres://ann:***@127.0.0.1:1/reg"), "{err}");
     assert!(!err.contains("secret"), "the password must not be printed: {err}");
 }
+
+#[test]
+fn fhir_export_import_and_migrate_move_a_registry_between_backends() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    ok(ecmo(&["synth", "--patients", "6", "--seed", "8", "--out", "reg"], p));
+    ok(ecmo(&["import", "reg", "--db", "source.db"], p));
+    let runs = ok(ecmo(&["runs", "--db", "source.db", "--json"], p));
+    ok(ecmo(&["fhir", "export", "--all", "--db", "source.db", "--out", "all.json", "--utc-offset", "+02:00"], p));
+    for spec in ecmo_store::testing::fresh_specs(p, "cli_fhir") {
+        let out = ok(ecmo(&["fhir", "import", "all.json", "--db", &spec], p));
+        assert!(out.contains("Imported into"), "{out}");
+        assert_eq!(ok(ecmo(&["runs", "--db", &spec, "--json"], p)), runs, "{spec}");
+    }
+    for spec in ecmo_store::testing::fresh_specs(p, "cli_migrate") {
+        let out = ok(ecmo(&["migrate", "--from", "source.db", "--to", &spec], p));
+        assert!(out.contains("Verified: same counts and the same fingerprint"), "{out}");
+        assert_eq!(ok(ecmo(&["runs", "--db", &spec, "--json"], p)), runs, "{spec}");
+        assert!(ok(ecmo(&["migrate", "--db", &spec], p)).contains("schema version"));
+    }
+    // A Bundle with a unit that does not fit is refused with exit code 3 and its entry named.
+    let text = std::fs::read_to_string(p.join("all.json")).unwrap().replacen("\"mm[Hg]\"", "\"mmol/L\"", 2);
+    std::fs::write(p.join("bad.json"), text).unwrap();
+    let o = ecmo(&["fhir", "import", "bad.json", "--db", "other.db"], p);
+    assert_eq!(o.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("Bundle.entry[") && err.contains("Observation.valueQuantity.code"), "{err}");
+}

@@ -12,6 +12,7 @@ pub mod postgres;
 pub mod sqlite;
 pub mod stream;
 pub mod testing;
+pub mod transfer;
 
 use csv_format::{Batch, RowError};
 use ecmo_domain::{RunRecord, Timestamp};
