@@ -9,7 +9,9 @@
 //! No I/O: the caller hands over the text (the CLI reads the file; a server would read the
 //! upload).
 
+pub mod added_value;
 pub mod calibration;
+pub mod competing;
 pub mod error;
 pub mod logistic;
 pub mod model;

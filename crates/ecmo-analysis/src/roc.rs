@@ -5,6 +5,7 @@ use crate::model::strs;
 use crate::table::{BinaryCoding, Table};
 use ecmo_stats::htest::Alternative;
 use ecmo_stats::roc::{BootstrapCi, Coord, RocDirection, bootstrap_auc_ci, delong_paired, roc};
+use ecmo_stats::roc_compare::{DelongMulti, YoudenBootstrap, bootstrap_youden, delong_multi};
 use serde::Serialize;
 
 /// What to compute.
@@ -26,6 +27,8 @@ pub struct RocRequest {
     pub seed: u64,
     /// Include every coordinate of the curve.
     pub coords: bool,
+    /// Stratified bootstrap replicates for the CI of the Youden-optimal cut-off (0 = none).
+    pub youden_bootstrap: usize,
 }
 
 /// A threshold with its sensitivity and specificity.
@@ -72,6 +75,8 @@ pub struct RocCurve {
     pub closest_topleft: Option<OperatingPoint>,
     /// Stratified bootstrap percentile CI, when asked.
     pub bootstrap: Option<BootstrapCi>,
+    /// Bootstrap CI of the Youden-optimal cut-off (and its sensitivity, specificity), when asked.
+    pub youden_bootstrap: Option<YoudenBootstrap>,
     /// Every coordinate (empty with `--no-coords`).
     pub coords: Vec<Coord>,
 }
@@ -116,6 +121,8 @@ pub struct RocReport {
     pub predictors: Vec<RocCurve>,
     /// Paired comparisons.
     pub comparisons: Vec<Comparison>,
+    /// DeLong chi-square test that all (3 or more) AUCs are equal.
+    pub all_equal: Option<DelongMulti>,
 }
 
 /// Compute the curves and tests.
@@ -146,6 +153,11 @@ pub fn run(table: &Table, req: &RocRequest) -> Result<RocReport> {
             youden: r.best_youden.first().map(OperatingPoint::from),
             closest_topleft: r.best_closest_topleft.first().map(OperatingPoint::from),
             bootstrap,
+            youden_bootstrap: if req.youden_bootstrap > 0 {
+                Some(bootstrap_youden(&r, req.youden_bootstrap, 0.95, req.seed)?)
+            } else {
+                None
+            },
             coords: if req.coords { r.coords.clone() } else { Vec::new() },
         });
         rocs.push(r);
@@ -170,6 +182,12 @@ pub fn run(table: &Table, req: &RocRequest) -> Result<RocReport> {
             }
         }
     }
+    let all_equal = if req.compare && rocs.len() >= 3 {
+        let refs: Vec<&ecmo_stats::roc::Roc> = rocs.iter().collect();
+        Some(delong_multi(&refs)?)
+    } else {
+        None
+    };
     Ok(RocReport {
         source: table.source.clone(),
         outcome: coding,
@@ -177,5 +195,6 @@ pub fn run(table: &Table, req: &RocRequest) -> Result<RocReport> {
         dropped: sel.dropped,
         predictors: curves,
         comparisons,
+        all_equal,
     })
 }

@@ -28,7 +28,7 @@ use std::time::Instant;
 /// `ecmo analyze`.
 #[derive(clap::Args, Debug)]
 #[command(
-    about = "Statistics on any CSV table: Table 1, logistic regression, ROC, survival, calibration, validation, subgroups",
+    about = "Statistics on any CSV table: Table 1, logistic regression, ROC, survival, calibration, validation, subgroups, NRI/IDI, decision curves, competing risks",
     after_help = "Missing values are empty cells and NA; rows missing a used column are dropped and counted.\n\
         Every subcommand prints R-like tables, or JSON with --json (schema: docs/json.md)."
 )]
@@ -54,6 +54,14 @@ enum Cmd {
     /// The same logistic model and ROC curve within each level of a grouping column, and the
     /// likelihood-ratio test of the predictor x subgroup interaction.
     Subgroup(SubgroupArgs),
+    /// Net reclassification improvement (continuous, categorical) and IDI of a new model over an old one.
+    Reclassification(ReclassificationArgs),
+    /// Decision curves: net benefit over thresholds, treat all / none, bootstrap CI of a difference.
+    Dca(DcaArgs),
+    /// How often the stepwise selection picks each candidate across bootstrap resamples.
+    Stability(StabilityArgs),
+    /// Competing risks: cumulative incidence per cause, Gray's test, Fine-Gray regression.
+    Competing(CompetingArgs),
 }
 
 /// Input file and output format, shared by every subcommand.
@@ -245,6 +253,9 @@ struct RocArgs {
     /// Leave the coordinates of every threshold out of the output.
     #[arg(long)]
     no_coords: bool,
+    /// Stratified bootstrap replicates for a CI of the Youden-optimal cut-off (uses --seed).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    youden_bootstrap: usize,
 }
 
 #[derive(clap::Args, Debug)]
@@ -353,6 +364,185 @@ struct SubgroupArgs {
     no_profile: bool,
 }
 
+#[derive(clap::Args, Debug)]
+struct ReclassificationArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Binary outcome column.
+    #[arg(long, value_name = "COL")]
+    outcome: String,
+    /// Outcome value counted as positive.
+    #[arg(long, value_name = "LEVEL")]
+    positive: Option<String>,
+    /// Column of the old model's predicted probabilities.
+    #[arg(long, value_name = "COL")]
+    old: String,
+    /// Column of the new model's predicted probabilities.
+    #[arg(long, value_name = "COL")]
+    new: String,
+    /// Risk cut-offs for the categorical NRI, e.g. 0.2,0.4 (category = number of cut-offs <= p).
+    #[arg(long, value_delimiter = ',', value_name = "P,..")]
+    cutoffs: Vec<f64>,
+}
+
+#[derive(clap::Args, Debug)]
+struct DcaArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Binary outcome column.
+    #[arg(long, value_name = "COL")]
+    outcome: String,
+    /// Outcome value counted as positive.
+    #[arg(long, value_name = "LEVEL")]
+    positive: Option<String>,
+    /// Columns of predicted probabilities, one per model.
+    #[arg(long, value_delimiter = ',', required = true, value_name = "A,B,..")]
+    models: Vec<String>,
+    /// Thresholds as FROM:TO:BY (inclusive) or a list P1,P2,...
+    #[arg(long, default_value = "0.01:0.99:0.01", value_name = "SPEC")]
+    thresholds: String,
+    /// Bootstrap replicates for the CI of NB(first model) - NB(second model).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    bootstrap: usize,
+    /// Bootstrap seed.
+    #[arg(long, default_value_t = 1, value_name = "S")]
+    seed: u64,
+}
+
+#[derive(clap::Args, Debug)]
+struct StabilityArgs {
+    #[command(flatten)]
+    common: Common,
+    #[command(flatten)]
+    model: ModelArgs,
+    #[command(flatten)]
+    select: SelectArgs,
+    /// Bootstrap resamples.
+    #[arg(long, default_value_t = 200, value_name = "B")]
+    bootstrap: usize,
+    /// Seed.
+    #[arg(long, default_value_t = 1, value_name = "S")]
+    seed: u64,
+}
+
+#[derive(clap::Args, Debug)]
+struct CompetingArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Follow-up time column.
+    #[arg(long, value_name = "COL")]
+    time: String,
+    /// Status column: the censoring value, or the cause of the event (numbers or labels).
+    #[arg(long, value_name = "COL")]
+    status: String,
+    /// Value of the status column that means censored.
+    #[arg(long, default_value = "0", value_name = "VALUE")]
+    censored: String,
+    /// Group column: curves per group and Gray's test per cause.
+    #[arg(long, visible_alias = "by", value_name = "COL")]
+    group: Option<String>,
+    /// Fine-Gray covariates.
+    #[arg(long, value_delimiter = ',', value_name = "A,B,..")]
+    finegray: Vec<String>,
+    /// Cause modelled by Fine-Gray (default: the first cause in sorted order).
+    #[arg(long, value_name = "CAUSE")]
+    failcode: Option<String>,
+    /// Fine-Gray covariates to treat as categorical.
+    #[arg(long, value_delimiter = ',', value_name = "A,B,..")]
+    categorical: Vec<String>,
+    /// Reference level of a categorical covariate, COLUMN=LEVEL (repeatable).
+    #[arg(long, value_name = "COL=LEVEL")]
+    reference: Vec<String>,
+    /// Print every step of the curves (default: at most 30 per curve).
+    #[arg(long)]
+    full_table: bool,
+}
+
+/// Parse FROM:TO:BY (inclusive, rounded to 12 decimals) or a comma list.
+fn thresholds(spec: &str) -> Result<Vec<f64>> {
+    let bad = || anyhow::anyhow!("--thresholds must be FROM:TO:BY or P1,P2,..., got '{spec}'");
+    if let Some((a, rest)) = spec.split_once(':') {
+        let (b, c) = rest.split_once(':').ok_or_else(bad)?;
+        let (from, to, by): (f64, f64, f64) =
+            (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?, c.parse().map_err(|_| bad())?);
+        if by.is_nan() || by <= 0.0 || to < from {
+            return Err(bad());
+        }
+        let k = ((to - from) / by + 1e-9).floor() as usize;
+        return Ok((0..=k).map(|i| ((from + i as f64 * by) * 1e12).round() / 1e12).collect());
+    }
+    spec.split(',').map(|p| p.trim().parse::<f64>().map_err(|_| bad())).collect()
+}
+
+fn reclassification(a: ReclassificationArgs) -> Result<()> {
+    let (table, tl) = load(&a.common, &[a.outcome.as_str(), a.old.as_str(), a.new.as_str()])?;
+    let req = ecmo_analysis::added_value::ReclassificationRequest {
+        outcome: a.outcome.clone(),
+        positive: a.positive.clone(),
+        old: a.old.clone(),
+        new: a.new.clone(),
+        cutoffs: a.cutoffs.clone(),
+    };
+    let (rep, ta) = timed(|| ecmo_analysis::added_value::reclassification_run(&table, &req))?;
+    emit(&a.common, &rep, (tl, ta), render::reclassification)
+}
+
+fn dca(a: DcaArgs) -> Result<()> {
+    let mut only = vec![a.outcome.as_str()];
+    only.extend(a.models.iter().map(|s| s.as_str()));
+    let (table, tl) = load(&a.common, &only)?;
+    let req = ecmo_analysis::added_value::DecisionRequest {
+        outcome: a.outcome.clone(),
+        positive: a.positive.clone(),
+        models: a.models.clone(),
+        thresholds: thresholds(&a.thresholds)?,
+        bootstrap: a.bootstrap,
+        seed: a.seed,
+    };
+    let (rep, ta) = timed(|| ecmo_analysis::added_value::decision_run(&table, &req))?;
+    emit(&a.common, &rep, (tl, ta), render::dca)
+}
+
+fn stability(a: StabilityArgs) -> Result<()> {
+    let mut only = vec![a.model.outcome.as_str()];
+    only.extend(a.model.predictors.iter().map(|s| s.as_str()));
+    let (table, tl) = load(&a.common, &only)?;
+    let req = ecmo_analysis::added_value::StabilityRequest {
+        outcome: a.model.outcome.clone(),
+        positive: a.model.positive.clone(),
+        terms: terms(&a.model)?,
+        selection: a.select.selection()?,
+        bootstrap: a.bootstrap,
+        seed: a.seed,
+    };
+    let (rep, ta) = timed(|| ecmo_analysis::added_value::stability_run(&table, &req))?;
+    emit(&a.common, &rep, (tl, ta), render::stability)
+}
+
+fn competing(a: CompetingArgs) -> Result<()> {
+    let mut only = vec![a.time.as_str(), a.status.as_str()];
+    if let Some(g) = &a.group {
+        only.push(g);
+    }
+    only.extend(a.finegray.iter().map(|s| s.as_str()));
+    let (table, tl) = load(&a.common, &only)?;
+    let req = ecmo_analysis::competing::CompetingRequest {
+        time: a.time.clone(),
+        status: a.status.clone(),
+        censored: a.censored.clone(),
+        group: a.group.clone(),
+        finegray: Terms {
+            predictors: a.finegray.clone(),
+            categorical: a.categorical.clone(),
+            references: parse_references(&a.reference)?,
+        },
+        failcode: a.failcode.clone(),
+    };
+    let (rep, ta) = timed(|| ecmo_analysis::competing::run(&table, &req))?;
+    let full = a.full_table;
+    emit(&a.common, &rep, (tl, ta), |r| render::competing(r, full))
+}
+
 /// Run `ecmo analyze`.
 pub fn run(args: Args) -> Result<()> {
     match args.command {
@@ -363,6 +553,10 @@ pub fn run(args: Args) -> Result<()> {
         Cmd::Calibration(a) => calibration(a),
         Cmd::Validate(a) => validate(a),
         Cmd::Subgroup(a) => subgroup(a),
+        Cmd::Reclassification(a) => reclassification(a),
+        Cmd::Dca(a) => dca(a),
+        Cmd::Stability(a) => stability(a),
+        Cmd::Competing(a) => competing(a),
     }
 }
 
@@ -501,6 +695,7 @@ fn roc(a: RocArgs) -> Result<()> {
         bootstrap: a.bootstrap,
         seed: a.seed,
         coords: !a.no_coords,
+        youden_bootstrap: a.youden_bootstrap,
     };
     let (rep, ta) = timed(|| ecmo_analysis::roc::run(&table, &req))?;
     emit(&a.common, &rep, (tl, ta), render::roc)

@@ -348,3 +348,81 @@ fn subgroup_matches_glm_anova_lrt_and_proc() {
     assert_eq!(f(&t["test"]["df"]), 2.0);
     close(f(&t["test"]["p"]), f(&g["interaction"]["p"]), 1e-7, "LR p");
 }
+
+fn stats_golden(name: &str) -> (String, Value) {
+    let dir = format!("{}/../ecmo-stats/tests/golden", env!("CARGO_MANIFEST_DIR"));
+    let v = serde_json::from_str(&std::fs::read_to_string(format!("{dir}/{name}")).unwrap()).unwrap();
+    (dir, v)
+}
+
+#[test]
+fn reclassification_dca_and_roc_comparisons_match_r() {
+    let (dir, g) = stats_golden("added_value.json");
+    let data = format!("{dir}/birthwt_pred.csv");
+    let r = json(&[
+        "analyze",
+        "reclassification",
+        &data,
+        "--outcome",
+        "low",
+        "--old",
+        "p_base",
+        "--new",
+        "p_full",
+        "--cutoffs",
+        "0.2,0.4",
+    ]);
+    let c = &g["reclassification"]["continuous"];
+    close(f(&r["nri_continuous"]["nri"]["estimate"]), f(&c["nri"]), 1e-12, "NRI");
+    close(f(&r["nri_continuous"]["nri"]["se"]), f(&c["se_nri"]), 1e-12, "NRI SE");
+    close(f(&r["idi"]["estimate"]), f(&c["idi"]), 1e-12, "IDI");
+    close(
+        f(&r["nri_categorical"]["nri"]["estimate"]),
+        f(&g["reclassification"]["categorical"]["nri"]),
+        1e-12,
+        "cat NRI",
+    );
+    let r = json(&[
+        "analyze",
+        "dca",
+        &data,
+        "--outcome",
+        "low",
+        "--models",
+        "p_full,p_base",
+        "--thresholds",
+        "0.05:0.6:0.05",
+    ]);
+    let nb = vec_of(&r["curve"]["models"][0]["net_benefit"]);
+    for (a, b) in nb.iter().zip(vec_of(&g["decision_curve"]["full"])) {
+        close(*a, b, 1e-12, "net benefit");
+    }
+    let r = json(&["analyze", "roc", &data, "--outcome", "low", "--predictors", "p_base,p_mid,p_full", "--no-coords"]);
+    close(f(&r["all_equal"]["statistic"]), f(&g["roc_multi"]["statistic"]), 1e-9, "k-AUC chi-square");
+}
+
+#[test]
+fn competing_risks_match_cmprsk() {
+    let (dir, g) = stats_golden("competing_risks.json");
+    let data = format!("{dir}/mgus2.csv");
+    let r = json(&[
+        "analyze",
+        "competing",
+        &data,
+        "--time",
+        "etime",
+        "--status",
+        "cause",
+        "--by",
+        "sex",
+        "--finegray",
+        "age,male",
+    ]);
+    let t = &g["cif_by_sex"]["tests"];
+    close(f(&r["incidence"]["tests"][1]["statistic"]), vec_of(&t["stat"])[1], 1e-9, "Gray death");
+    let coef: Vec<f64> = r["finegray"]["coefficients"].as_array().unwrap().iter().map(|c| f(&c["coef"])).collect();
+    for (a, b) in coef.iter().zip(vec_of(&g["finegray_pcm"]["coef"])) {
+        close(*a, b, 1e-9, "Fine-Gray coef");
+    }
+    assert_eq!(r["status"]["causes"], serde_json::json!(["1", "2"]));
+}

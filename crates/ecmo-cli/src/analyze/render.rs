@@ -2,7 +2,9 @@
 
 use crate::output::table;
 use ecmo_analysis::BinaryCoding;
+use ecmo_analysis::added_value::{DecisionReport, ReclassificationReport, StabilityReport};
 use ecmo_analysis::calibration::CalibrationReport;
+use ecmo_analysis::competing::CompetingReport;
 use ecmo_analysis::logistic::LogisticReport;
 use ecmo_analysis::roc::RocReport;
 use ecmo_analysis::subgroup::SubgroupReport;
@@ -276,6 +278,38 @@ pub fn roc(r: &RocReport) -> String {
         out.push_str("\nPaired DeLong tests (two-sided):\n");
         out.push_str(&table(&["Comparison", "AUC diff", "95% CI", "Z", "p"], &rows));
     }
+    if let Some(m) = &r.all_equal {
+        let _ = writeln!(
+            out,
+            "\nAll {} AUCs equal: {}: chi-square {} on {} df, p {}",
+            m.aucs.len(),
+            m.method,
+            num(m.statistic, 5),
+            m.df,
+            pval(m.p)
+        );
+    }
+    for p in &r.predictors {
+        if let Some(b) = &p.youden_bootstrap {
+            let _ = writeln!(
+                out,
+                "\n{}: Youden-optimal cut-off {} (95% bootstrap CI {} to {}; {} stratified resamples, seed {}); \
+                 sensitivity {} ({}-{}), specificity {} ({}-{})",
+                p.name,
+                num(b.threshold.estimate, 4),
+                num(b.threshold.ci_low, 4),
+                num(b.threshold.ci_high, 4),
+                b.replicates,
+                b.seed,
+                num(b.sensitivity.estimate, 3),
+                num(b.sensitivity.ci_low, 3),
+                num(b.sensitivity.ci_high, 3),
+                num(b.specificity.estimate, 3),
+                num(b.specificity.ci_low, 3),
+                num(b.specificity.ci_high, 3)
+            );
+        }
+    }
     out
 }
 
@@ -524,6 +558,197 @@ pub fn subgroup(r: &SubgroupReport) -> String {
     }
     for w in &a.warnings {
         let _ = writeln!(out, "Warning: {w}");
+    }
+    out
+}
+
+fn wald_row(name: &str, w: &ecmo_analysis::stats::reclassification::WaldEstimate) -> Vec<String> {
+    vec![
+        name.to_string(),
+        num(w.estimate, 4),
+        num(w.se, 4),
+        format!("{} to {}", num(w.ci_low, 4), num(w.ci_high, 4)),
+        num(w.z, 4),
+        pval(w.p),
+    ]
+}
+
+/// NRI / IDI.
+pub fn reclassification(r: &ReclassificationReport) -> String {
+    let mut out = String::new();
+    header(&mut out, &format!("Reclassification: '{}' (new) over '{}' (old)", r.new, r.old), &r.source);
+    let x = &r.result;
+    let _ = writeln!(out, "Outcome {}; {} events, {} non-events", coding(&r.outcome), x.events, x.nonevents);
+    rows_line(&mut out, x.n, r.dropped);
+    let mut rows = vec![
+        wald_row("NRI (continuous)", &x.nri_continuous.nri),
+        wald_row("  events", &x.nri_continuous.events),
+        wald_row("  non-events", &x.nri_continuous.nonevents),
+    ];
+    if let Some(c) = &x.nri_categorical {
+        let cuts: Vec<String> = x.cutoffs.iter().map(|v| num(*v, 4)).collect();
+        rows.push(wald_row(&format!("NRI (categories cut at {})", cuts.join(", ")), &c.nri));
+        rows.push(wald_row("  events", &c.events));
+        rows.push(wald_row("  non-events", &c.nonevents));
+    }
+    rows.push(wald_row("IDI", &x.idi));
+    out.push('\n');
+    out.push_str(&table(&["Index", "Estimate", "SE", "95% CI", "z", "p"], &rows));
+    out.push_str("SEs as Hmisc::improveProb (Pencina et al.); CIs estimate +/- 1.96 SE.\n");
+    out
+}
+
+/// Decision curves.
+pub fn dca(r: &DecisionReport) -> String {
+    let mut out = String::new();
+    header(&mut out, "Decision-curve analysis", &r.source);
+    let _ = writeln!(out, "Outcome {}; prevalence {}", coding(&r.outcome), num(r.curve.prevalence, 4));
+    rows_line(&mut out, r.n, r.dropped);
+    let _ = writeln!(out, "{}", r.curve.method);
+    let mut h: Vec<&str> = vec!["Threshold", "Treat all", "Treat none"];
+    h.extend(r.curve.models.iter().map(|m| m.name.as_str()));
+    let diff_head = r.difference.as_ref().map(|d| format!("{} - {} (95% CI)", d.model_a, d.model_b));
+    if let Some(d) = &diff_head {
+        h.push(d);
+    }
+    let rows: Vec<Vec<String>> = r
+        .curve
+        .thresholds
+        .iter()
+        .enumerate()
+        .map(|(k, t)| {
+            let mut v = vec![num(*t, 4), num(r.curve.treat_all[k], 4), num(r.curve.treat_none[k], 4)];
+            v.extend(r.curve.models.iter().map(|m| num(m.net_benefit[k], 4)));
+            if let Some(d) = &r.difference {
+                let c = &d.difference[k];
+                v.push(format!("{} ({} to {})", num(c.estimate, 4), num(c.ci_low, 4), num(c.ci_high, 4)));
+            }
+            v
+        })
+        .collect();
+    out.push('\n');
+    out.push_str(&table(&h, &rows));
+    if let Some(d) = &r.difference {
+        let _ = writeln!(out, "Difference CI: {} row-bootstrap resamples, seed {}, percentile.", d.replicates, d.seed);
+    }
+    out
+}
+
+/// Selection stability.
+pub fn stability(r: &StabilityReport) -> String {
+    let mut out = String::new();
+    header(&mut out, &format!("Selection stability of {}", r.selection), &r.source);
+    let x = &r.result;
+    let _ = writeln!(out, "Outcome {}", coding(&r.outcome));
+    rows_line(&mut out, r.n, r.dropped);
+    let _ = writeln!(out, "{} of {} bootstrap resamples selected (seed {})", x.successful, x.replicates, x.seed);
+    let rows: Vec<Vec<String>> = x
+        .terms
+        .iter()
+        .map(|t| {
+            vec![
+                t.term.clone(),
+                if t.selected_on_full_data { "yes".into() } else { "no".into() },
+                t.selected.to_string(),
+                format!("{}%", num(100.0 * t.proportion, 3)),
+            ]
+        })
+        .collect();
+    out.push('\n');
+    out.push_str(&table(&["Term", "In final model", "Selected", "Inclusion"], &rows));
+    let rows: Vec<Vec<String>> = x
+        .models
+        .iter()
+        .take(10)
+        .map(|m| {
+            vec![
+                if m.terms.is_empty() { "(none)".into() } else { m.terms.join(" + ") },
+                m.count.to_string(),
+                format!("{}%", num(100.0 * m.proportion, 3)),
+            ]
+        })
+        .collect();
+    let _ =
+        writeln!(out, "\nMost frequent models ({} distinct; mean size {}):", x.models.len(), num(x.mean_model_size, 3));
+    out.push_str(&table(&["Model", "Count", "Share"], &rows));
+    out
+}
+
+/// Competing risks.
+pub fn competing(r: &CompetingReport, full: bool) -> String {
+    let mut out = String::new();
+    header(&mut out, "Competing risks: cumulative incidence (Aalen-Johansen)", &r.source);
+    let x = &r.incidence;
+    let _ = writeln!(
+        out,
+        "Status {}: censored = '{}', causes: {}",
+        r.status.column,
+        r.status.censored,
+        r.status.causes.join(", ")
+    );
+    rows_line(&mut out, x.n, r.dropped);
+    for c in &x.curves {
+        let _ = writeln!(out, "\nGroup {}, cause {}: {} events among {}", c.group, c.cause_name, c.events, c.n);
+        let take = if full { c.points.len() } else { c.points.len().min(30) };
+        let rows: Vec<Vec<String>> = c.points[..take]
+            .iter()
+            .map(|p| {
+                vec![
+                    num(p.time, 6),
+                    p.n_risk.to_string(),
+                    p.n_event.to_string(),
+                    num(p.estimate, 5),
+                    num(p.se, 4),
+                    format!("{}-{}", num(p.ci_low, 4), num(p.ci_high, 4)),
+                ]
+            })
+            .collect();
+        out.push_str(&table(&["Time", "At risk", "Events", "Cum. incidence", "SE", "95% CI (log-log)"], &rows));
+        if take < c.points.len() {
+            let _ = writeln!(out, "... {} more rows (--full-table)", c.points.len() - take);
+        }
+    }
+    for t in &x.tests {
+        let _ = writeln!(
+            out,
+            "\nGray's test, cause {}: chi-square {} on {} df, p {}",
+            t.cause_name,
+            num(t.statistic, 5),
+            t.df,
+            pval(t.p)
+        );
+    }
+    if let Some(f) = &r.finegray {
+        let m = &f.model;
+        let _ = writeln!(
+            out,
+            "\nFine-Gray model for cause {}: {} events, {} competing, {} censored (n {}; {} more rows dropped for missing covariates)",
+            f.cause, m.events, m.competing, m.censored, m.n, f.dropped
+        );
+        let rows: Vec<Vec<String>> = m
+            .coefficients
+            .iter()
+            .map(|c| {
+                vec![
+                    c.term.clone(),
+                    num(c.coef, 5),
+                    num(c.shr, 4),
+                    num(c.se, 4),
+                    format!("{}-{}", num(c.ci_low, 4), num(c.ci_high, 4)),
+                    num(c.z, 4),
+                    pval(c.p),
+                ]
+            })
+            .collect();
+        out.push_str(&table(&["Term", "coef", "SHR", "robust SE", "95% CI (SHR)", "z", "p"], &rows));
+        let _ = writeln!(
+            out,
+            "Pseudo log-likelihood {} (null {}); {}{}",
+            num(m.loglik, 7),
+            num(m.loglik_null, 7),
+            m.method,
+            if m.converged { "" } else { "; NOT converged" }
+        );
     }
     out
 }

@@ -1,0 +1,201 @@
+//! `analyze reclassification` (NRI, IDI), `analyze dca` (decision curves) and `analyze
+//! stability` (selection stability): added value and robustness of prediction models.
+
+use crate::error::{AnalysisError, Result};
+use crate::logistic::selection_name;
+use crate::model::{Terms, strs};
+use crate::table::{BinaryCoding, Table};
+use ecmo_stats::decision::{DecisionCurve, NetBenefitDifference, decision_curve, net_benefit_difference};
+use ecmo_stats::reclassification::{Reclassification, reclassification};
+use ecmo_stats::stability::{SelectionStability, selection_stability};
+use ecmo_stats::validate::Selection;
+use serde::Serialize;
+
+/// Outcome, its coding, the rows used and one column of predicted risks per model.
+type Risks = (Vec<f64>, BinaryCoding, crate::table::RowSelection, Vec<Vec<f64>>);
+
+/// Outcome and columns of predicted risks on the rows complete in all of them.
+fn risks(table: &Table, outcome: &str, positive: Option<&str>, columns: &[String]) -> Result<Risks> {
+    let (y, coding, sel) = crate::logistic::outcome_and_rows(table, outcome, positive, columns)?;
+    let mut p = Vec::new();
+    for c in columns {
+        let v = table.numeric_rows(c, &sel.rows)?;
+        if let Some(k) = v.iter().position(|x| !(0.0..=1.0).contains(x)) {
+            return Err(AnalysisError::Value {
+                source_name: table.source.clone(),
+                line: table.line(sel.rows[k]),
+                column: c.clone(),
+                value: format!("{}", v[k]),
+                problem: "is not a predicted probability in [0, 1]".into(),
+            });
+        }
+        p.push(v);
+    }
+    Ok((y, coding, sel, p))
+}
+
+/// NRI / IDI request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReclassificationRequest {
+    /// Binary outcome.
+    pub outcome: String,
+    /// Positive label.
+    pub positive: Option<String>,
+    /// Column of the old model's predicted risks.
+    pub old: String,
+    /// Column of the new model's predicted risks.
+    pub new: String,
+    /// Risk cut-offs for the categorical NRI (empty: continuous only).
+    pub cutoffs: Vec<f64>,
+}
+
+/// Result of `analyze reclassification`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReclassificationReport {
+    /// Source file.
+    pub source: String,
+    /// Outcome coding.
+    pub outcome: BinaryCoding,
+    /// Old model column.
+    pub old: String,
+    /// New model column.
+    pub new: String,
+    /// Rows dropped for missing values.
+    pub dropped: usize,
+    /// "complete cases".
+    pub missing_data: String,
+    /// NRI and IDI.
+    #[serde(flatten)]
+    pub result: Reclassification,
+}
+
+/// Run NRI / IDI.
+pub fn reclassification_run(table: &Table, req: &ReclassificationRequest) -> Result<ReclassificationReport> {
+    let cols = vec![req.old.clone(), req.new.clone()];
+    let (y, coding, sel, p) = risks(table, &req.outcome, req.positive.as_deref(), &cols)?;
+    let result = reclassification(&y, &p[0], &p[1], &req.cutoffs, 0.95)?;
+    Ok(ReclassificationReport {
+        source: table.source.clone(),
+        outcome: coding,
+        old: req.old.clone(),
+        new: req.new.clone(),
+        dropped: sel.dropped,
+        missing_data: "complete cases".into(),
+        result,
+    })
+}
+
+/// Decision-curve request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecisionRequest {
+    /// Binary outcome.
+    pub outcome: String,
+    /// Positive label.
+    pub positive: Option<String>,
+    /// Columns of predicted risks, one per model.
+    pub models: Vec<String>,
+    /// Threshold probabilities.
+    pub thresholds: Vec<f64>,
+    /// Bootstrap replicates for the difference of the first two models (0 = none).
+    pub bootstrap: usize,
+    /// Seed.
+    pub seed: u64,
+}
+
+/// Result of `analyze dca`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DecisionReport {
+    /// Source file.
+    pub source: String,
+    /// Outcome coding.
+    pub outcome: BinaryCoding,
+    /// Rows used.
+    pub n: usize,
+    /// Rows dropped for missing values.
+    pub dropped: usize,
+    /// The curves.
+    pub curve: DecisionCurve,
+    /// NB(first) - NB(second) with bootstrap CI, when asked.
+    pub difference: Option<NetBenefitDifference>,
+}
+
+/// Run the decision-curve analysis.
+pub fn decision_run(table: &Table, req: &DecisionRequest) -> Result<DecisionReport> {
+    if req.models.is_empty() {
+        return Err(AnalysisError::Request("no model columns given".into()));
+    }
+    let (y, coding, sel, p) = risks(table, &req.outcome, req.positive.as_deref(), &req.models)?;
+    let models: Vec<(&str, &[f64])> = req.models.iter().zip(&p).map(|(n, v)| (n.as_str(), v.as_slice())).collect();
+    let curve = decision_curve(&y, &models, &req.thresholds)?;
+    let difference = if req.bootstrap > 0 {
+        if models.len() < 2 {
+            return Err(AnalysisError::Request("the net-benefit difference needs two model columns".into()));
+        }
+        Some(net_benefit_difference(&y, models[0], models[1], &req.thresholds, req.bootstrap, 0.95, req.seed)?)
+    } else {
+        None
+    };
+    Ok(DecisionReport {
+        source: table.source.clone(),
+        outcome: coding,
+        n: y.len(),
+        dropped: sel.dropped,
+        curve,
+        difference,
+    })
+}
+
+/// Selection-stability request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StabilityRequest {
+    /// Binary outcome.
+    pub outcome: String,
+    /// Positive label.
+    pub positive: Option<String>,
+    /// Candidate predictors.
+    pub terms: Terms,
+    /// The selection to rerun.
+    pub selection: Selection,
+    /// Bootstrap resamples.
+    pub bootstrap: usize,
+    /// Seed.
+    pub seed: u64,
+}
+
+/// Result of `analyze stability`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StabilityReport {
+    /// Source file.
+    pub source: String,
+    /// Outcome coding.
+    pub outcome: BinaryCoding,
+    /// Rows used.
+    pub n: usize,
+    /// Rows dropped for missing values.
+    pub dropped: usize,
+    /// Selection rerun.
+    pub selection: String,
+    /// Frequencies.
+    #[serde(flatten)]
+    pub result: SelectionStability,
+}
+
+/// Run the selection-stability bootstrap.
+pub fn stability_run(table: &Table, req: &StabilityRequest) -> Result<StabilityReport> {
+    req.terms.check()?;
+    if req.selection == Selection::None {
+        return Err(AnalysisError::Request("selection stability needs a selection (--select or --stepwise)".into()));
+    }
+    let (y, coding, sel) =
+        crate::logistic::outcome_and_rows(table, &req.outcome, req.positive.as_deref(), &req.terms.predictors)?;
+    let full = req.terms.design(table, &sel.rows, true)?;
+    let result = selection_stability(&full, &y, &strs(&req.terms.predictors), &req.selection, req.bootstrap, req.seed)?;
+    Ok(StabilityReport {
+        source: table.source.clone(),
+        outcome: coding,
+        n: y.len(),
+        dropped: sel.dropped,
+        selection: selection_name(&req.selection),
+        result,
+    })
+}
