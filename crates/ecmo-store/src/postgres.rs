@@ -26,11 +26,14 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::sync::{Mutex, MutexGuard};
 
+mod web;
+
 /// Schema migrations in the PostgreSQL dialect. The versions are those of
 /// `sqlite::MIGRATIONS`, one for one, so that `schema_migrations` means the same on both.
-pub(crate) const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    r#"
+pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        r#"
 CREATE TABLE patients (
     id TEXT PRIMARY KEY,
     sex TEXT NOT NULL,
@@ -120,7 +123,9 @@ CREATE TABLE imports (
     unchanged BIGINT NOT NULL
 );
 "#,
-)];
+    ),
+    (2, web::MIGRATION_2),
+];
 
 /// The PostgreSQL registry. One connection, behind a mutex so that the store can be
 /// shared between threads like the SQLite one; open one store per worker for parallelism.
@@ -921,6 +926,16 @@ mod tests {
         assert_eq!(schema.as_deref(), Some("reg_1"));
         assert!(split_spec("postgres://u@h/db?schema=a;drop").is_err());
         assert_eq!(split_spec("postgres://u@h/db").unwrap(), ("postgres://u@h/db".to_string(), None));
+    }
+
+    #[test]
+    fn every_sqlite_migration_has_its_postgresql_dialect() {
+        let versions = |m: &[(i64, &str)]| m.iter().map(|v| v.0).collect::<Vec<_>>();
+        assert_eq!(
+            versions(MIGRATIONS),
+            versions(crate::sqlite::MIGRATIONS),
+            "a migration was added to sqlite.rs: add the same version to postgres.rs"
+        );
     }
 
     #[test]

@@ -15,7 +15,7 @@ use std::str::FromStr;
 mod web;
 
 /// Schema migrations, applied in order; never edit a released one, add a new one.
-const MIGRATIONS: &[(i64, &str)] = &[
+pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     (
         1,
         r#"
