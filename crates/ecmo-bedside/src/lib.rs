@@ -9,14 +9,20 @@
 //! records after the instant are never seen, so what is shown at 03:00 is
 //! what was knowable at 03:00.
 
+pub mod assess;
+pub mod published;
 pub mod readiness;
 mod records;
+pub mod render;
 #[cfg(test)]
 pub(crate) mod testutil;
 pub mod vad;
 
 use serde::{Deserialize, Serialize};
 
+pub use assess::{AssessConfig, Assessment, assess, latest_instant};
+pub use readiness::ReadinessThresholds;
+pub use render::render_text;
 pub use vad::{Recommendation, VadDecision, VadRules, evaluate};
 
 /// The status of a rule step or a checklist item.

@@ -4,6 +4,7 @@
 //! crates. Exit codes: 0 success, 2 usage error, 3 invalid input, 1 anything else.
 
 mod analyze;
+mod assess;
 mod demo;
 mod features;
 mod fhir;
@@ -67,6 +68,14 @@ enum Command {
     Features(features::Args),
     /// Statistics on any CSV table: Table 1, logistic, ROC, survival, calibration, validation.
     Analyze(analyze::Args),
+    /// Bedside assessment of one run: VAD decision tree, weaning readiness, scores, model predictions.
+    Assess(assess::Args),
+    /// Prediction-model files: list a directory, show one.
+    Model(assess::ModelArgs),
+    /// Acknowledge or override the bedside recommendation; stores exactly what was shown.
+    Ack(assess::AckArgs),
+    /// The acknowledgements and overrides of a run, and what was shown for each.
+    Decisions(assess::DecisionsArgs),
     /// FHIR R4: import a Bundle, export the registry or a run's derived scores.
     Fhir(fhir::Args),
     /// Bring the registry schema up to date, or copy a registry to another store (--from --to).
@@ -120,6 +129,10 @@ fn main() -> ExitCode {
         Command::Scores(a) => scores::run(a),
         Command::Features(a) => features::run(a),
         Command::Analyze(a) => analyze::run(a),
+        Command::Assess(a) => assess::run(a),
+        Command::Model(a) => assess::model(a),
+        Command::Ack(a) => assess::ack(a),
+        Command::Decisions(a) => assess::decisions(a),
         Command::Fhir(a) => fhir::run(a),
         Command::Migrate(a) => migrate::run(a),
         Command::Serve(a) => serve::serve(a),

@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod audit;
 pub mod csv_format;
 pub mod csv_write;
+pub mod decisions;
 pub mod postgres;
 pub mod sqlite;
 pub mod stream;

@@ -12,6 +12,7 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use std::path::Path;
 use std::str::FromStr;
 
+mod decisions;
 mod web;
 
 /// Schema migrations, applied in order; never edit a released one, add a new one.
@@ -145,6 +146,28 @@ CREATE TABLE audit_log (
     prev_hash TEXT NOT NULL,
     hash TEXT NOT NULL
 );
+"#,
+    ),
+    (
+        3,
+        // Bedside decision log (crate::decisions): acknowledgements and overrides with
+        // exactly what was shown. In PostgreSQL `id` becomes an identity column.
+        r#"
+CREATE TABLE decisions (
+    id INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    as_of INTEGER NOT NULL,
+    recorded_at INTEGER NOT NULL,
+    user_name TEXT NOT NULL,
+    action TEXT NOT NULL CHECK (action IN ('acknowledge', 'override')),
+    recommendation TEXT NOT NULL,
+    reason TEXT,
+    versions TEXT NOT NULL,
+    assessment_json TEXT NOT NULL,
+    shown_text TEXT,
+    CHECK (action <> 'override' OR length(trim(coalesce(reason, ''))) > 0)
+);
+CREATE INDEX decisions_by_run ON decisions (run_id, as_of);
 "#,
     ),
 ];
