@@ -9,9 +9,10 @@ use ecmo_stats::calibration::{calibration, calibration_curve, hosmer_lemeshow};
 use ecmo_stats::describe::summarize;
 use ecmo_stats::design::{Column, Design, Frame};
 use ecmo_stats::htest::Alternative;
-use ecmo_stats::logistic::{LogisticModel, LogisticOptions, TestStat, fit_logistic, lr_test};
+use ecmo_stats::logistic::{LogisticModel, LogisticOptions, TestStat, fit_logistic};
 use ecmo_stats::roc::{Roc, RocDirection, delong_paired, roc};
 use ecmo_stats::stepwise::{Direction, PCriterion, backward_pvalue, step_aic};
+use ecmo_stats::subgroup::{SubgroupSpec, subgroup_logistic};
 use ecmo_stats::survival::{ConfType, Ties, cox_ph, kaplan_meier, logrank_test};
 use ecmo_stats::table1::{TestChoice, compare_categorical, compare_continuous};
 use ecmo_stats::validate::{Selection, validate_logistic};
@@ -590,8 +591,12 @@ fn roc_section(
     Ok(RocSection { curves, comparisons, common_rows: common.len() })
 }
 
+/// The predictor's effect within each level of `by`, with the interaction LR test
+/// (ecmo-stats `subgroup_logistic`). Levels too small for an estimate are listed without one
+/// and left out of the fits.
 fn subgroup(c: &Cohort, predictor: &str, by: &str) -> Result<SubgroupResult, StudyError> {
     let what = format!("subgroup {by}");
+    let err = |e| StudyError::analysis(&what, e);
     let x = c.numeric(predictor);
     let labels: Vec<Option<String>> = if kind(c, by) == Kind::Categorical {
         c.text(by)
@@ -613,50 +618,87 @@ fn subgroup(c: &Cohort, predictor: &str, by: &str) -> Result<SubgroupResult, Stu
     levels.sort();
     levels.dedup();
     let step = per(c, predictor);
-    let mut out_levels = Vec::new();
+    let in_level = |i: usize, l: &str| labels[i].as_deref() == Some(l) && !x[i].is_nan();
     let mut kept = Vec::new();
+    let mut small = Vec::new();
     for l in &levels {
-        let rows: Vec<usize> =
-            (0..c.runs.len()).filter(|&i| labels[i].as_deref() == Some(l.as_str()) && !x[i].is_nan()).collect();
+        let rows: Vec<usize> = (0..c.runs.len()).filter(|&i| in_level(i, l)).collect();
         let events = rows.iter().filter(|&&i| c.y[i] == 1.0).count();
-        let mut lv = SubgroupLevel {
-            level: l.clone(),
-            n: rows.len(),
-            events,
-            estimate: None,
-            auc: None,
-            auc_ci_low: None,
-            auc_ci_high: None,
-            note: String::new(),
-        };
         if rows.len() < MIN_SUBGROUP || events < 3 || rows.len() - events < 3 {
-            lv.note =
-                format!("too few runs for an estimate (need {MIN_SUBGROUP}, with 3 or more in each outcome group)");
-            out_levels.push(lv);
-            continue;
-        }
-        let xs: Vec<f64> = rows.iter().map(|&i| x[i]).collect();
-        let ys: Vec<f64> = rows.iter().map(|&i| c.y[i]).collect();
-        let mut f = Frame::new();
-        f.push(predictor, Column::Numeric(xs.clone())).map_err(|e| StudyError::analysis(&what, e))?;
-        let all: Vec<usize> = (0..rows.len()).collect();
-        let d = Design::build(&f, &[predictor], &all, true).map_err(|e| StudyError::analysis(&what, e))?;
-        match fit_logistic(&d, &ys, &quick()) {
-            Ok(m) => lv.estimate = odds_ratios(c, &m).into_iter().next(),
-            Err(e) => lv.note = format!("model not fitted: {e}"),
-        }
-        let is_case: Vec<bool> = ys.iter().map(|v| *v == 1.0).collect();
-        if let Ok(r) = roc(&xs, &is_case, None) {
-            lv.auc = Some(r.auc);
-            lv.auc_ci_low = Some(r.ci_low);
-            lv.auc_ci_high = Some(r.ci_high);
-        }
-        if lv.estimate.is_some() {
+            small.push(SubgroupLevel {
+                level: l.clone(),
+                n: rows.len(),
+                events,
+                estimate: None,
+                auc: None,
+                auc_ci_low: None,
+                auc_ci_high: None,
+                note: format!(
+                    "too few runs for an estimate (need {MIN_SUBGROUP}, with 3 or more in each outcome group)"
+                ),
+            });
+        } else {
             kept.push(l.clone());
         }
-        out_levels.push(lv);
     }
-    let interaction = if kept.len() >= 2 { interaction_test(c, &x, &labels, &kept, predictor).ok() } else { None };
+    let rows: Vec<usize> =
+        (0..c.runs.len()).filter(|&i| labels[i].as_ref().is_some_and(|l| kept.contains(l)) && !x[i].is_nan()).collect();
+    let mut out_levels = Vec::new();
+    let mut interaction = None;
+    let mut method = format!(
+        "levels too small for an estimate: {}",
+        if small.is_empty() {
+            "none".into()
+        } else {
+            small.iter().map(|l| l.level.clone()).collect::<Vec<_>>().join(", ")
+        }
+    );
+    if kept.len() >= 2 {
+        let mut f = Frame::new();
+        f.push(predictor, Column::Numeric(rows.iter().map(|&i| x[i]).collect())).map_err(err)?;
+        let vals: Vec<Option<&str>> = rows.iter().map(|&i| labels[i].as_deref()).collect();
+        f.push(by, Column::categorical(&vals, Some(kept.clone()), None).map_err(err)?).map_err(err)?;
+        let ys: Vec<f64> = rows.iter().map(|&i| c.y[i]).collect();
+        let spec = SubgroupSpec { predictor, adjust: &[], subgroup: by, logistic: quick(), roc_direction: None };
+        let a = subgroup_logistic(&f, &ys, &spec).map_err(err)?;
+        for fit in &a.levels {
+            let estimate = fit.predictor.first().map(|k| {
+                let z = (k.ci_high.ln() - k.coef) / k.se;
+                OddsRatio {
+                    term: k.term.clone(),
+                    variable: predictor.into(),
+                    label: column_label(c.def, predictor),
+                    unit: c.unit(predictor),
+                    per: step,
+                    n: fit.n,
+                    events: fit.events,
+                    coef: k.coef,
+                    se: k.se,
+                    odds_ratio: (k.coef * step).exp(),
+                    ci_low: ((k.coef - z * k.se) * step).exp(),
+                    ci_high: ((k.coef + z * k.se) * step).exp(),
+                    p: k.p,
+                }
+            });
+            out_levels.push(SubgroupLevel {
+                level: fit.level.clone(),
+                n: fit.n,
+                events: fit.events,
+                estimate,
+                auc: fit.roc.as_ref().map(|r| r.auc),
+                auc_ci_low: fit.roc.as_ref().map(|r| r.ci_low),
+                auc_ci_high: fit.roc.as_ref().map(|r| r.ci_high),
+                note: fit.warnings.join("; "),
+            });
+        }
+        method = format!(
+            "{} of {} against {} on the levels with an estimate; {}",
+            a.interaction.method, a.interaction.interaction_model, a.interaction.main_model, method
+        );
+        interaction = Some(a.interaction.test);
+    }
+    out_levels.extend(small);
+    out_levels.sort_by(|a, b| a.level.cmp(&b.level));
     Ok(SubgroupResult {
         variable: by.into(),
         label: column_label(c.def, by),
@@ -664,47 +706,8 @@ fn subgroup(c: &Cohort, predictor: &str, by: &str) -> Result<SubgroupResult, Stu
         per: step,
         levels: out_levels,
         interaction,
-        method: format!(
-            "y ~ {predictor} + {by} + {predictor}:{by} against y ~ {predictor} + {by} (likelihood ratio), \
-             on the levels with an estimate ({})",
-            kept.join(", ")
-        ),
+        method,
     })
-}
-
-/// LR test of predictor x subgroup interaction terms (reference = first kept level).
-fn interaction_test(
-    c: &Cohort,
-    x: &[f64],
-    labels: &[Option<String>],
-    kept: &[String],
-    predictor: &str,
-) -> Result<TestStat, StudyError> {
-    let rows: Vec<usize> =
-        (0..c.runs.len()).filter(|&i| !x[i].is_nan() && labels[i].as_ref().is_some_and(|l| kept.contains(l))).collect();
-    let ys: Vec<f64> = rows.iter().map(|&i| c.y[i]).collect();
-    let mut f = Frame::new();
-    let err = |e| StudyError::analysis("interaction", e);
-    f.push(predictor, Column::Numeric(rows.iter().map(|&i| x[i]).collect())).map_err(err)?;
-    let mut main = vec![predictor.to_string()];
-    let mut inter = Vec::new();
-    for l in &kept[1..] {
-        let d: Vec<f64> = rows.iter().map(|&i| f64::from(u8::from(labels[i].as_deref() == Some(l.as_str())))).collect();
-        let xd: Vec<f64> = rows.iter().zip(&d).map(|(&i, dv)| x[i] * dv).collect();
-        let dn = format!("g={l}");
-        let xn = format!("x:g={l}");
-        f.push(&dn, Column::Numeric(d)).map_err(err)?;
-        f.push(&xn, Column::Numeric(xd)).map_err(err)?;
-        main.push(dn);
-        inter.push(xn);
-    }
-    let all: Vec<usize> = (0..rows.len()).collect();
-    let small_terms: Vec<&str> = main.iter().map(String::as_str).collect();
-    let mut big_terms = small_terms.clone();
-    big_terms.extend(inter.iter().map(String::as_str));
-    let small = fit_logistic(&Design::build(&f, &small_terms, &all, true).map_err(err)?, &ys, &quick()).map_err(err)?;
-    let big = fit_logistic(&Design::build(&f, &big_terms, &all, true).map_err(err)?, &ys, &quick()).map_err(err)?;
-    Ok(lr_test(&small, &big))
 }
 
 fn survival(

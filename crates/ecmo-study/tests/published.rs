@@ -76,6 +76,15 @@ fn vis_reduction_rate_auc_is_near_the_published_one() {
     eprintln!("flow {:?}", res.flow);
     let vr = roc.curves.iter().find(|c| c.name == "vis_reduction_24h").unwrap();
     assert!((vr.auc - 0.78).abs() < 0.08, "AUC {} (published 0.780)", vr.auc);
+    // Published: the model "maintained consistent predictive value" across etiologies, CPR and CRRT.
+    assert_eq!(res.subgroups.len(), 3);
+    for s in &res.subgroups {
+        let p = s.interaction.as_ref().expect("interaction tested").p;
+        assert!(p > 0.05, "{}: interaction p {p}", s.variable);
+        for l in s.levels.iter().filter(|l| l.estimate.is_some()) {
+            assert!(l.auc.unwrap() > 0.6, "{} {}: AUC {:?}", s.variable, l.level, l.auc);
+        }
+    }
     let model = roc.curves.iter().find(|c| c.name == "model").unwrap();
     assert!(
         model.auc >= vr.auc - 0.02 && (model.auc - 0.82).abs() < 0.08,
