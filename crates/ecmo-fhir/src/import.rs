@@ -680,6 +680,8 @@ pub fn import_bundle(
 ) -> Result<BundleImport, ImportError> {
     let ReadBundle { batch, invalid, warnings, derived, locator } =
         read_bundle(json, label, &*store, Mapping::builtin())?;
+    let mut invalid = invalid;
+    invalid.sort_by_key(|i| i.entry);
     let mut out = BundleImport {
         source: label.to_string(),
         synthetic: batch.synthetic,
