@@ -24,6 +24,7 @@ pub mod error;
 pub mod htest;
 pub mod linalg;
 pub mod logistic;
+pub mod mice;
 pub mod reclassification;
 pub mod rng;
 pub mod roc;

@@ -88,7 +88,7 @@ pub(crate) fn select(full: &Design, y: &[f64], candidates: &[&str], sel: &Select
 }
 
 /// Indexes of a linear predictor `lp` against outcome `y`.
-fn indexes(y: &[f64], lp: &[f64]) -> Result<[f64; 6]> {
+pub(crate) fn indexes(y: &[f64], lp: &[f64]) -> Result<[f64; 6]> {
     let n = y.len();
     let p: Vec<f64> = lp.iter().map(|&v| linkinv(v)).collect();
     let c = auc_ranks(y, lp);
