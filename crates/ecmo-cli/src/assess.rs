@@ -68,8 +68,8 @@ pub enum ModelCommand {
         #[arg(long)]
         json: bool,
     },
-    // `ecmo model fit` (issue 5) goes here: it writes a ModelFile with
-    // `ecmo_model::ModelFile::from_fit` and `save`.
+    /// Fit a study's multivariable model on the registry and write the model file.
+    Fit(crate::study::FitArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -183,6 +183,7 @@ pub fn run(args: Args) -> Result<()> {
 
 pub fn model(args: ModelArgs) -> Result<()> {
     match args.command {
+        ModelCommand::Fit(a) => crate::study::model_fit(a),
         ModelCommand::List { dir } => {
             let listed = ecmo_model::list_dir(&dir).map_err(|e| InvalidInput(e.to_string()))?;
             if listed.is_empty() {

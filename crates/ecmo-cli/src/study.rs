@@ -244,4 +244,202 @@ mod tests {
         assert!(!valid_date("26-01-01"));
         assert!(!valid_date("2026/01/01"));
     }
+
+    #[test]
+    fn windows_close_at_their_last_hour() {
+        assert_eq!(available_from_hours("[0, 24 h)"), Some(24.0));
+        assert_eq!(available_from_hours("0 -> 48 h (+-2 h)"), Some(48.0));
+        assert_eq!(available_from_hours("0 h +-2 h"), Some(0.0));
+        assert_eq!(available_from_hours("before flow"), Some(0.0));
+        assert_eq!(available_from_hours("[decision - 48 h, decision]"), None);
+    }
+}
+
+/// `ecmo model fit`: fit a study's multivariable model and write a model file (ecmo-model).
+#[derive(clap::Args, Debug)]
+pub struct FitArgs {
+    /// A built-in study name, or the path of a study file with a [model] section.
+    #[arg(value_name = "STUDY")]
+    pub study: String,
+    #[command(flatten)]
+    pub db: crate::DbArg,
+    /// Model file to write (JSON; format in docs/models.md).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Model identifier (default: the study name).
+    #[arg(long)]
+    pub id: Option<String>,
+    /// Model version.
+    #[arg(long, default_value = "1")]
+    pub version: String,
+    /// Fit date (YYYY-MM-DD; default: the date of the latest record in the data).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub date: Option<String>,
+    /// Only runs whose cohort label contains LABEL.
+    #[arg(long, value_name = "LABEL")]
+    pub cohort: Option<String>,
+    /// Bootstrap resamples for the optimism correction (default: the study's own number).
+    #[arg(long, value_name = "N")]
+    pub bootstrap: Option<usize>,
+}
+
+/// Hours after flow start from which a feature-table column is defined (its window closes).
+fn available_from_hours(window: &str) -> Option<f64> {
+    if window.starts_with("[decision") || window == "outcome" {
+        return None;
+    }
+    // The window closes at the largest "N h" it names (e.g. "[0, 24 h)", "0 -> 48 h (+-2 h)").
+    let mut best: Option<f64> = None;
+    let words: Vec<&str> = window.split(|c: char| c.is_whitespace() || c == ',' || c == '(' || c == '[').collect();
+    for pair in words.windows(2) {
+        if pair[1].starts_with('h')
+            && let Ok(v) = pair[0].trim_start_matches("+-").parse::<f64>()
+            && !pair[0].starts_with("+-")
+        {
+            best = Some(best.map_or(v, |b: f64| b.max(v)));
+        }
+    }
+    best.or(Some(0.0))
+}
+
+pub fn model_fit(args: FitArgs) -> Result<()> {
+    use ecmo_model::{Development, InputWindow, ModelFile, ModelMeta, ObservedRange, PredictorSpec, Transform};
+    use ecmo_scores::features::COLUMNS;
+    if let Some(d) = &args.date
+        && !valid_date(d)
+    {
+        bail!(InvalidInput(format!("--date {d}: give the date as YYYY-MM-DD")));
+    }
+    if args.bootstrap == Some(0) {
+        bail!(InvalidInput("--bootstrap 0: give at least 1 resample".into()));
+    }
+    let (def, text, origin) = load(&args.study)?;
+    if def.model.is_none() {
+        bail!(InvalidInput(format!("{origin} has no [model] section: nothing to fit")));
+    }
+    let runs = read_runs(&args.db)?;
+    let res = run_loaded(
+        def.clone(),
+        text,
+        &runs,
+        args.db.label(),
+        args.date.clone(),
+        args.cohort.as_deref(),
+        args.bootstrap,
+    )?;
+    let Some(m) = res.models.first() else {
+        bail!("the model was not fitted: {}", res.notes.join("; "));
+    };
+    if let Some(t) = m.final_terms.iter().find(|t| t.as_str() == "etiology") {
+        bail!(InvalidInput(format!(
+            "'{t}' is categorical; model files hold numeric and 0/1 predictors only (use 0/1 indicator columns)"
+        )));
+    }
+    let predictors: Vec<PredictorSpec> = m
+        .coefficients
+        .iter()
+        .skip(1)
+        .map(|k| {
+            let info = COLUMNS.iter().find(|c| c.name == k.term);
+            let range = m.predictor_ranges.iter().find(|r| r.name == k.term);
+            let unit = info.map_or("", |c| c.unit);
+            PredictorSpec {
+                name: k.term.clone(),
+                label: info.map_or_else(|| k.term.clone(), |c| c.definition.to_string()),
+                unit: if unit == "0/1" { "yes/no".into() } else { unit.to_string() },
+                transform: Transform::Identity,
+                range: ObservedRange { min: range.map_or(0.0, |r| r.min), max: range.map_or(1.0, |r| r.max) },
+                window: info.map(|c| InputWindow {
+                    description: format!("window {} relative to ECMO flow start", c.window),
+                    available_from_hours: available_from_hours(c.window),
+                    max_age_hours: None,
+                }),
+            }
+        })
+        .collect();
+    let coefficients: Vec<f64> = m.coefficients.iter().map(|k| k.coef).collect();
+    let corrected =
+        |name: &str| m.validation.as_ref().and_then(|v| v.indexes.iter().find(|i| i.name == name)).map(|i| i.corrected);
+    // The generator labels every run's cohort "synthetic:..."; a registry of only such runs is the demo.
+    let synthetic =
+        !runs.is_empty() && runs.iter().all(|r| r.cohort.as_deref().is_some_and(|c| c.starts_with("synthetic")));
+    let criteria: Vec<String> = def.population.criteria.iter().map(|c| c.reason.clone()).collect();
+    let mut population = ecmo_model::Population {
+        description: format!("{}; excluded: {}", def.study.title, criteria.join("; ")),
+        ..Default::default()
+    };
+    for c in &def.population.criteria {
+        match (c.column.as_str(), c.op, c.value) {
+            ("mode_va", Op::Eq, Some(1.0)) => population.modes = vec!["va".into(), "vav".into()],
+            ("ecpr", Op::Eq, Some(v)) => population.ecpr = Some(v == 1.0),
+            ("etiology", Op::In, _) => population.etiologies = c.values.clone(),
+            _ => {}
+        }
+    }
+    let outcome_name =
+        if def.outcome.event_value == 1.0 { def.outcome.column.clone() } else { format!("{}=0", def.outcome.column) };
+    let mut caveats = vec![format!(
+        "Developed on {} runs ({} events) of {}; internal (bootstrap) validation only.",
+        m.n,
+        m.events,
+        args.db.label()
+    )];
+    if synthetic {
+        caveats.push("Fitted on SYNTHETIC demonstration data: not for clinical use.".into());
+    }
+    let meta = ModelMeta {
+        id: args.id.clone().unwrap_or_else(|| def.study.name.clone()),
+        version: args.version.clone(),
+        title: m.name.clone(),
+        outcome: ecmo_model::Outcome { name: outcome_name, description: def.outcome.label.clone() },
+        population,
+        caveats,
+    };
+    let development = Development {
+        study: format!("{} ({})", def.study.name, def.study.source),
+        cohort: format!(
+            "{}: {} of {} runs included ({})",
+            args.db.label(),
+            res.flow.included,
+            res.flow.total,
+            res.flow
+                .steps
+                .iter()
+                .filter(|s| s.excluded > 0)
+                .map(|s| format!("{} excluded: {}", s.excluded, s.reason))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        n: m.n as u64,
+        events: m.events as u64,
+        synthetic,
+        auc_apparent: m.auc,
+        auc_optimism_corrected: corrected("auc"),
+        bootstrap_replicates: m.validation.as_ref().map(|v| v.successful as u64),
+        calibration_slope: corrected("slope").unwrap_or(m.calibration.slope),
+        calibration_intercept: corrected("intercept").unwrap_or(m.calibration.citl),
+        brier: m.calibration.brier,
+        fitted_on: res.provenance.date.clone(),
+        data_fingerprint: format!("sha256:{}", res.provenance.data_fingerprint),
+    };
+    let file = ModelFile::from_fit(meta, predictors, &coefficients, &m.vcov, development)
+        .map_err(|e| anyhow!("the fitted model does not make a valid model file: {e}"))?;
+    file.save(&args.out).map_err(|e| anyhow!(e.to_string()))?;
+    println!(
+        "Wrote {} ({}): {} predictors, n {}, events {}, AUC {:.3} apparent{}.",
+        args.out.display(),
+        file.label(),
+        file.predictors.len(),
+        m.n,
+        m.events,
+        m.auc,
+        corrected("auc").map_or(String::new(), |a| format!(", {a:.3} optimism-corrected"))
+    );
+    for p in &file.predictors {
+        println!("  {} [{}]: coefficient {:.5}, range {}-{}", p.name, p.unit, p.coefficient, p.range.min, p.range.max);
+    }
+    if synthetic {
+        println!("  Fitted on SYNTHETIC data: for demonstration only.");
+    }
+    Ok(())
 }

@@ -45,6 +45,23 @@ fn study_reports_are_written_and_reproducible() {
     assert_eq!(json["study"]["name"], "vis");
     assert!(json["study"]["definition_toml"].as_str().unwrap().contains("--cohort"));
 
+    // The study's model as a model file the bedside reads.
+    let o = ecmo(&["model", "fit", "vis", "--cohort", "cs_vis", "--bootstrap", "5", "--out", "vis.json"], d.path());
+    assert!(o.status.success(), "{}", text(&o));
+    let o = ecmo(&["model", "show", "vis.json", "--json"], d.path());
+    assert!(o.status.success(), "{}", text(&o));
+    let model: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let names: Vec<&str> =
+        model["predictors"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["vis_reduction_24h", "apache2_24h", "vis_at_24h", "lactate_t0"]);
+    assert_eq!(model["development"]["synthetic"], true);
+    assert_eq!(model["covariance"].as_array().unwrap().len(), 5);
+    assert!(model["development"]["auc_optimism_corrected"].as_f64().is_some());
+    assert_eq!(
+        model["development"]["data_fingerprint"].as_str().unwrap(),
+        format!("sha256:{}", json["provenance"]["data_fingerprint"].as_str().unwrap())
+    );
+
     // A fixed date replaces the data's own date.
     let o = ecmo(
         &["study", "vad", "--cohort", "vad_referral", "--bootstrap", "5", "--date", "2026-02-03", "--out", "r3"],
