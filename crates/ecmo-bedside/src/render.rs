@@ -92,7 +92,17 @@ pub fn render_text(a: &Assessment) -> String {
     }
     for (g, name) in [(Group::StudyPredictor, "study predictors"), (Group::WeaningTrial, "weaning-trial checklist")] {
         let (met, not, unknown) = a.readiness.counts(g);
-        let _ = writeln!(s, "- Weaning readiness, {name}: {met} met, {not} not met, {unknown} unknown.");
+        let names = |st: Status| {
+            let v: Vec<&str> =
+                a.readiness.items.iter().filter(|i| i.group == g && i.status == st).map(|i| i.id.as_str()).collect();
+            if v.is_empty() { String::new() } else { format!(" ({})", v.join(", ")) }
+        };
+        let _ = writeln!(
+            s,
+            "- Weaning readiness, {name}: {met} met, {not} not met{}, {unknown} unknown{}.",
+            names(Status::NotMet),
+            names(Status::Unknown)
+        );
     }
     for p in a.published_scores.iter().filter(|p| p.applicable) {
         if let Some(res) = &p.result {
@@ -126,11 +136,8 @@ pub fn render_text(a: &Assessment) -> String {
     for st in &a.vad.steps {
         let _ = writeln!(s, "  {} {}. {}: {}", mark(st.status), st.number, st.title, st.finding);
         for rec in &st.records {
-            let _ = writeln!(
-                s,
-                "              {} {} {} {} at {} ({:.1} h)",
-                rec.kind, rec.code, rec.value, rec.unit, rec.time, rec.hours
-            );
+            let value = if rec.unit.is_empty() { String::new() } else { format!(" {} {}", rec.value, rec.unit) };
+            let _ = writeln!(s, "              {} {}{value} at {} ({:.1} h)", rec.kind, rec.code, rec.time, rec.hours);
         }
     }
     for m in &a.models {
@@ -222,6 +229,7 @@ pub fn render_text(a: &Assessment) -> String {
             .iter()
             .map(|c| {
                 let v = match (c.value, &c.unit) {
+                    (Some(v), Some(u)) if u == "1" => format!(" [{}]", round_for_display(v)),
                     (Some(v), Some(u)) => format!(" [{} {u}]", round_for_display(v)),
                     _ => String::new(),
                 };
