@@ -13,7 +13,7 @@
 //! is the SQLite store's, which a test checks on the same batches.
 
 use crate::csv_format::{Batch, KnownRuns, Located, RowError};
-use crate::sqlite::{conflict, parse_code, run_status, same, same_opt};
+use crate::sqlite::{RUN_SUMMARY_SQL, SummaryRow, conflict, parse_code, same, same_opt};
 use crate::{ConflictPolicy, Counts, ImportReport, RunSummary, Store, StoreError};
 use ecmo_domain::drugs::{Concentration, ConcentrationUnit};
 use ecmo_domain::{
@@ -26,6 +26,7 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::sync::{Mutex, MutexGuard};
 
+mod decisions;
 mod web;
 
 /// Schema migrations in the PostgreSQL dialect. The versions are those of
@@ -125,6 +126,7 @@ CREATE TABLE imports (
 "#,
     ),
     (2, web::MIGRATION_2),
+    (3, decisions::MIGRATION_3),
 ];
 
 /// The PostgreSQL registry. One connection, behind a mutex so that the store can be
@@ -837,43 +839,33 @@ impl Store for PgStore {
     }
 
     fn run_summaries(&self) -> Result<Vec<RunSummary>, StoreError> {
-        let rows = self.client().query(
-            "SELECT r.id, r.patient_id, p.sex, p.age_years, p.birth_year, r.mode, r.etiology, r.arrest, r.ecpr, r.flow_start, r.decannulation, r.cohort,
-                (SELECT MIN(time) FROM events e WHERE e.run_id = r.id AND e.kind = 'death'),
-                (SELECT MIN(time) FROM events e WHERE e.run_id = r.id AND e.kind = 'vad_implant'),
-                (SELECT MIN(time) FROM events e WHERE e.run_id = r.id AND e.kind = 'heart_transplant'),
-                (SELECT MAX(time) FROM observations o WHERE o.run_id = r.id),
-                (SELECT COUNT(*) FROM observations o WHERE o.run_id = r.id) + (SELECT COUNT(*) FROM infusions i WHERE i.run_id = r.id)
-                  + (SELECT COUNT(*) FROM events e WHERE e.run_id = r.id) + (SELECT COUNT(*) FROM supports s WHERE s.run_id = r.id)
-             FROM runs r JOIN patients p ON p.id = r.patient_id ORDER BY r.flow_start, r.id COLLATE \"C\"",
-            &[],
-        )?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in rows {
-            let start = Timestamp(r.get(9));
-            let decannulation = opt_ts(&r, 10);
-            let (death, vad, htx, last) = (opt_ts(&r, 12), opt_ts(&r, 13), opt_ts(&r, 14), opt_ts(&r, 15));
-            let age: Option<f64> = r.get(3);
-            let birth: Option<i32> = r.get(4);
-            let end = decannulation.or(death).or(last);
-            out.push(RunSummary {
-                run_id: r.get(0),
-                patient_id: r.get(1),
-                sex: r.get(2),
-                age_years: age.or_else(|| birth.map(|y| f64::from(start.civil().0 - y))),
-                mode: r.get(5),
-                etiology: r.get(6),
-                arrest: r.get(7),
-                ecpr: r.get(8),
-                flow_start: start,
-                decannulation,
-                hours_on_ecmo: end.map(|e| e.hours_since(start)),
-                status: run_status(start, decannulation, death, vad, htx),
-                records: r.get::<_, i64>(16) as u64,
-                cohort: r.get(11),
-            });
-        }
-        Ok(out)
+        let sql = RUN_SUMMARY_SQL.replace("{collate}", " COLLATE \"C\"");
+        let rows = self.client().query(&sql, &[])?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                SummaryRow {
+                    run_id: r.get(0),
+                    patient_id: r.get(1),
+                    sex: r.get(2),
+                    age_years: r.get(3),
+                    birth_year: r.get(4),
+                    mode: r.get(5),
+                    etiology: r.get(6),
+                    arrest: r.get(7),
+                    ecpr: r.get(8),
+                    flow_start: r.get(9),
+                    decannulation: r.get(10),
+                    cohort: r.get(11),
+                    death: r.get(12),
+                    vad: r.get(13),
+                    transplant: r.get(14),
+                    last_observation: r.get(15),
+                    records: r.get(16),
+                }
+                .summary()
+            })
+            .collect())
     }
 
     fn load_run(&self, run_id: &str) -> Result<RunRecord, StoreError> {

@@ -763,69 +763,29 @@ impl Store for SqliteStore {
     }
 
     fn run_summaries(&self) -> Result<Vec<RunSummary>, StoreError> {
-        let mut s = self.conn.prepare(
-            "SELECT r.id, r.patient_id, p.sex, p.age_years, p.birth_year, r.mode, r.etiology, r.arrest, r.ecpr, r.flow_start, r.decannulation, r.cohort,
-                (SELECT MIN(time) FROM events e WHERE e.run_id = r.id AND e.kind = 'death'),
-                (SELECT MIN(time) FROM events e WHERE e.run_id = r.id AND e.kind = 'vad_implant'),
-                (SELECT MIN(time) FROM events e WHERE e.run_id = r.id AND e.kind = 'heart_transplant'),
-                (SELECT MAX(time) FROM observations o WHERE o.run_id = r.id),
-                (SELECT COUNT(*) FROM observations o WHERE o.run_id = r.id) + (SELECT COUNT(*) FROM infusions i WHERE i.run_id = r.id)
-                  + (SELECT COUNT(*) FROM events e WHERE e.run_id = r.id) + (SELECT COUNT(*) FROM supports s WHERE s.run_id = r.id)
-             FROM runs r JOIN patients p ON p.id = r.patient_id ORDER BY r.flow_start, r.id",
-        )?;
+        let mut s = self.conn.prepare(&RUN_SUMMARY_SQL.replace("{collate}", ""))?;
         let rows = s.query_map([], |r| {
-            Ok((
-                (
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, Option<f64>>(3)?,
-                    r.get::<_, Option<i32>>(4)?,
-                    r.get::<_, String>(5)?,
-                    r.get::<_, String>(6)?,
-                    r.get::<_, String>(7)?,
-                    r.get::<_, bool>(8)?,
-                ),
-                (
-                    r.get::<_, i64>(9)?,
-                    r.get::<_, Option<i64>>(10)?,
-                    r.get::<_, Option<String>>(11)?,
-                    r.get::<_, Option<i64>>(12)?,
-                    r.get::<_, Option<i64>>(13)?,
-                    r.get::<_, Option<i64>>(14)?,
-                    r.get::<_, Option<i64>>(15)?,
-                    r.get::<_, i64>(16)?,
-                ),
-            ))
+            Ok(SummaryRow {
+                run_id: r.get(0)?,
+                patient_id: r.get(1)?,
+                sex: r.get(2)?,
+                age_years: r.get(3)?,
+                birth_year: r.get(4)?,
+                mode: r.get(5)?,
+                etiology: r.get(6)?,
+                arrest: r.get(7)?,
+                ecpr: r.get(8)?,
+                flow_start: r.get(9)?,
+                decannulation: r.get(10)?,
+                cohort: r.get(11)?,
+                death: r.get(12)?,
+                vad: r.get(13)?,
+                transplant: r.get(14)?,
+                last_observation: r.get(15)?,
+                records: r.get(16)?,
+            })
         })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (
-                (id, pid, sex, age, birth, mode, etiology, arrest, ecpr),
-                (start, decan, cohort, death, vad, htx, last, n),
-            ) = row?;
-            let start = Timestamp(start);
-            let decannulation = decan.map(Timestamp);
-            let status = run_status(start, decannulation, death.map(Timestamp), vad.map(Timestamp), htx.map(Timestamp));
-            let end = decannulation.or(death.map(Timestamp)).or(last.map(Timestamp));
-            out.push(RunSummary {
-                run_id: id,
-                patient_id: pid,
-                sex,
-                age_years: age.or_else(|| birth.map(|y| f64::from(start.civil().0 - y))),
-                mode,
-                etiology,
-                arrest,
-                ecpr,
-                flow_start: start,
-                decannulation,
-                hours_on_ecmo: end.map(|e| e.hours_since(start)),
-                status,
-                records: n as u64,
-                cohort,
-            });
-        }
-        Ok(out)
+        rows.map(|r| Ok(r?.summary())).collect()
     }
 
     fn load_run(&self, run_id: &str) -> Result<RunRecord, StoreError> {
@@ -856,6 +816,64 @@ impl Store for SqliteStore {
             supports: n("supports")?,
             events: n("events")?,
         })
+    }
+}
+
+/// Key facts of every run, ordered by flow start (`{collate}`: how run ids compare, so that
+/// both backends order ties alike).
+pub(crate) const RUN_SUMMARY_SQL: &str = "SELECT r.id, r.patient_id, p.sex, p.age_years, p.birth_year, r.mode, r.etiology, r.arrest, r.ecpr, r.flow_start, r.decannulation, r.cohort,
+    (SELECT MIN(time) FROM events e WHERE e.run_id = r.id AND e.kind = 'death'),
+    (SELECT MIN(time) FROM events e WHERE e.run_id = r.id AND e.kind = 'vad_implant'),
+    (SELECT MIN(time) FROM events e WHERE e.run_id = r.id AND e.kind = 'heart_transplant'),
+    (SELECT MAX(time) FROM observations o WHERE o.run_id = r.id),
+    (SELECT COUNT(*) FROM observations o WHERE o.run_id = r.id) + (SELECT COUNT(*) FROM infusions i WHERE i.run_id = r.id)
+      + (SELECT COUNT(*) FROM events e WHERE e.run_id = r.id) + (SELECT COUNT(*) FROM supports s WHERE s.run_id = r.id)
+ FROM runs r JOIN patients p ON p.id = r.patient_id ORDER BY r.flow_start, r.id{collate}";
+
+/// One row of [`RUN_SUMMARY_SQL`], as either backend reads it.
+pub(crate) struct SummaryRow {
+    pub run_id: String,
+    pub patient_id: String,
+    pub sex: String,
+    pub age_years: Option<f64>,
+    pub birth_year: Option<i32>,
+    pub mode: String,
+    pub etiology: String,
+    pub arrest: String,
+    pub ecpr: bool,
+    pub flow_start: i64,
+    pub decannulation: Option<i64>,
+    pub cohort: Option<String>,
+    pub death: Option<i64>,
+    pub vad: Option<i64>,
+    pub transplant: Option<i64>,
+    pub last_observation: Option<i64>,
+    pub records: i64,
+}
+
+impl SummaryRow {
+    pub(crate) fn summary(self) -> RunSummary {
+        let start = Timestamp(self.flow_start);
+        let decannulation = self.decannulation.map(Timestamp);
+        let death = self.death.map(Timestamp);
+        let status = run_status(start, decannulation, death, self.vad.map(Timestamp), self.transplant.map(Timestamp));
+        let end = decannulation.or(death).or(self.last_observation.map(Timestamp));
+        RunSummary {
+            run_id: self.run_id,
+            patient_id: self.patient_id,
+            sex: self.sex,
+            age_years: self.age_years.or_else(|| self.birth_year.map(|y| f64::from(start.civil().0 - y))),
+            mode: self.mode,
+            etiology: self.etiology,
+            arrest: self.arrest,
+            ecpr: self.ecpr,
+            flow_start: start,
+            decannulation,
+            hours_on_ecmo: end.map(|e| e.hours_since(start)),
+            status,
+            records: self.records as u64,
+            cohort: self.cohort,
+        }
     }
 }
 

@@ -80,3 +80,47 @@ fn concurrent_audit_appends_keep_one_unbroken_chain() {
     let store = open_pg(&spec);
     assert_eq!(verify_log(&store).unwrap(), Ok(100));
 }
+
+mod decisions {
+    use ecmo_domain::Timestamp;
+    use ecmo_store::decisions::{DecisionAction, DecisionLog, DecisionRecord};
+    use ecmo_store::sqlite::SqliteStore;
+    use ecmo_store::testing::{fresh_pg_spec, open_pg, pg_server_url};
+
+    fn rec(action: DecisionAction, reason: Option<&str>) -> DecisionRecord {
+        DecisionRecord {
+            run_id: "R1".into(),
+            as_of: Timestamp(28_000_000),
+            recorded_at: 1_700_000_000,
+            user: "dr.rossi".into(),
+            action,
+            recommendation: "urgent_vad".into(),
+            reason: reason.map(str::to_string),
+            versions: "ecmo-cds 0.1.0".into(),
+            assessment_json: "{\"format\":\"ecmo-cds-assessment\"}".into(),
+            shown_text: Some("Urgent conversion to VAD".into()),
+        }
+    }
+
+    fn contract<S: DecisionLog>(s: &mut S) {
+        let a = rec(DecisionAction::Acknowledge, None);
+        let b = rec(DecisionAction::Override, Some("family wishes; palliative care"));
+        let ia = s.record_decision(&a).unwrap();
+        let ib = s.record_decision(&b).unwrap();
+        assert!(ib > ia);
+        let all = s.decisions_for_run("R1").unwrap();
+        assert_eq!(all.iter().map(|d| &d.record).collect::<Vec<_>>(), [&a, &b]);
+        assert_eq!(s.decision(ib).unwrap().unwrap().record, b);
+        assert!(s.decision(999).unwrap().is_none());
+        assert!(s.record_decision(&rec(DecisionAction::Override, Some(" "))).is_err());
+        assert_eq!(s.decisions_for_run("R1").unwrap().len(), 2, "a refused decision writes nothing");
+    }
+
+    #[test]
+    fn the_decision_log_on_every_backend() {
+        contract(&mut SqliteStore::in_memory().unwrap());
+        if let Some(server) = pg_server_url() {
+            contract(&mut open_pg(&fresh_pg_spec(&server, "decisions")));
+        }
+    }
+}
