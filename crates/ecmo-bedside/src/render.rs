@@ -158,7 +158,7 @@ pub fn render_text(a: &Assessment) -> String {
                 for c in &p.contributions {
                     let _ = writeln!(
                         s,
-                        "    {:<34} {} {} -> {} = {:.4}; x coef {:.4} (OR {:.3}) = {:+.3}",
+                        "    {:<34} {} {} -> {} = {:.4}; times coefficient {:.4} (OR {:.3}) = {:+.3}",
                         c.label,
                         round_for_display(c.value),
                         c.unit,
