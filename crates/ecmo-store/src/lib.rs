@@ -124,6 +124,18 @@ fn postgres_message(e: &::postgres::Error) -> String {
 /// Open the registry a `--db` spec names: a `postgres://` or `postgresql://` URL is a
 /// PostgreSQL registry (see docs/postgres.md), anything else a SQLite file path.
 pub fn open_store(spec: &str) -> Result<Box<dyn Store + Send>, StoreError> {
+    let registry: Box<dyn Store + Send> = open_registry(spec)?;
+    Ok(registry)
+}
+
+/// Everything a multi-user application (the web server) needs from one registry connection:
+/// the records, accounts and sessions, the audit log and the bedside decision log.
+pub trait Registry: Store + accounts::Accounts + audit::AuditLog + decisions::DecisionLog + Send {}
+
+impl<T: Store + accounts::Accounts + audit::AuditLog + decisions::DecisionLog + Send> Registry for T {}
+
+/// Open a registry with every facet, SQLite or PostgreSQL by the spec (as [`open_store`]).
+pub fn open_registry(spec: &str) -> Result<Box<dyn Registry>, StoreError> {
     if is_postgres_url(spec) {
         Ok(Box::new(postgres::PgStore::open(spec)?))
     } else {

@@ -124,3 +124,15 @@ mod decisions {
         }
     }
 }
+
+#[test]
+fn open_registry_gives_every_facet_on_every_backend() {
+    let dir = tempfile::tempdir().unwrap();
+    for spec in ecmo_store::testing::fresh_specs(dir.path(), "registry_facets") {
+        let mut r = ecmo_store::open_registry(&spec).unwrap();
+        r.add_account("ann", Role::Admin, "h", 1).unwrap();
+        r.append_audit(&rec("ann")).unwrap();
+        assert_eq!(r.counts().unwrap().total(), 0);
+        assert_eq!(verify_log(&*r).unwrap(), Ok(1), "{}", r.backend());
+    }
+}
