@@ -431,6 +431,8 @@ pub struct Concordance {
     pub tied_y: f64,
     /// Pairs tied on both.
     pub tied_xy: f64,
+    /// Standard error of C (infinitesimal jackknife, as survival 3's `concordancefit`).
+    pub se: f64,
 }
 
 /// A fitted Cox model.
@@ -466,6 +468,34 @@ pub struct CoxModel {
     pub means: Vec<f64>,
     /// Baseline cumulative hazard at x = 0 (uncentred): (time, cumhaz) at every distinct time.
     pub baseline_cumhaz: Vec<(f64, f64)>,
+    /// Test of proportional hazards (`cox.zph`, survival 3 score test, KM time scale).
+    pub proportional_hazards: CoxZph,
+}
+
+/// One `cox.zph` test.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ZphTest {
+    /// Covariate (column) or "GLOBAL".
+    pub term: String,
+    /// Score chi-square.
+    pub chisq: f64,
+    /// Degrees of freedom.
+    pub df: f64,
+    /// p-value.
+    pub p: f64,
+}
+
+/// Proportional-hazards tests as survival 3's `cox.zph(fit, transform = "km")`: score tests
+/// for adding `x * g(t)`, g = 1 - KM(t-) centred over the event times, at the fitted
+/// coefficients (not survival 2's correlation test).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CoxZph {
+    /// Time transform.
+    pub transform: String,
+    /// One test per covariate column.
+    pub terms: Vec<ZphTest>,
+    /// Joint test of all columns.
+    pub global: ZphTest,
 }
 
 /// Cox data permuted once into time-descending order (contiguous rows, so each Newton
@@ -721,6 +751,7 @@ pub fn cox_ph(
     } else {
         (concordance_ordered(time, event, &lp, &order), baseline_cumhaz(time, event, &lp, &means, &beta, ties))
     };
+    let proportional_hazards = cox_zph(time, event, &xc, p, names, &lp, ties)?;
     let pf = p as f64;
     Ok(CoxModel {
         ties,
@@ -738,6 +769,125 @@ pub fn cox_ph(
         concordance,
         means,
         baseline_cumhaz: base,
+        proportional_hazards,
+    })
+}
+
+/// `cox.zph` (survival 3, transform "km") at the fitted linear predictor `lp`.
+fn cox_zph(
+    time: &[f64],
+    event: &[bool],
+    x: &[f64],
+    p: usize,
+    names: &[String],
+    lp: &[f64],
+    ties: Ties,
+) -> Result<CoxZph> {
+    let n = time.len();
+    let mut asc: Vec<usize> = (0..n).collect();
+    asc.sort_by(|&a, &b| time[a].total_cmp(&time[b]));
+    // g(t) = 1 - KM(t-) for every row, centred over the events
+    let mut g = vec![0.0; n];
+    let mut surv = 1.0;
+    let mut at_risk = n as f64;
+    let mut i = 0;
+    while i < n {
+        let t = time[asc[i]];
+        let mut j = i;
+        let mut d = 0.0;
+        while j < n && time[asc[j]] == t {
+            g[asc[j]] = 1.0 - surv;
+            d += event[asc[j]] as u8 as f64;
+            j += 1;
+        }
+        surv *= 1.0 - d / at_risk;
+        at_risk -= (j - i) as f64;
+        i = j;
+    }
+    let nev = event.iter().filter(|e| **e).count() as f64;
+    let gbar = (0..n).filter(|&r| event[r]).map(|r| g[r]).sum::<f64>() / nev;
+    let q = 2 * p;
+    let mut u2 = vec![0.0; p];
+    let mut imat = vec![0.0; q * q];
+    let (mut s0, mut s1, mut s2) = (0.0, vec![0.0; p], vec![0.0; p * p]);
+    let (mut d1, mut d2) = (vec![0.0; p], vec![0.0; p * p]);
+    let mut a = vec![0.0; p];
+    let mut i = n;
+    while i > 0 {
+        let t = time[asc[i - 1]];
+        let mut j = i;
+        while j > 0 && time[asc[j - 1]] == t {
+            j -= 1;
+        }
+        let (mut dsum0, mut ndead) = (0.0, 0usize);
+        d1.iter_mut().for_each(|v| *v = 0.0);
+        d2.iter_mut().for_each(|v| *v = 0.0);
+        let mut gt = 0.0;
+        for &r in &asc[j..i] {
+            let xr = &x[r * p..(r + 1) * p];
+            let risk = lp[r].exp();
+            s0 += risk;
+            for k in 0..p {
+                s1[k] += risk * xr[k];
+                for l in 0..p {
+                    s2[k * p + l] += risk * xr[k] * xr[l];
+                }
+            }
+            if event[r] {
+                ndead += 1;
+                dsum0 += risk;
+                gt = g[r] - gbar;
+                for k in 0..p {
+                    u2[k] += gt * xr[k];
+                    d1[k] += risk * xr[k];
+                    for l in 0..p {
+                        d2[k * p + l] += risk * xr[k] * xr[l];
+                    }
+                }
+            }
+        }
+        let dd = ndead as f64;
+        for m in 0..ndead {
+            let f = match ties {
+                Ties::Efron => m as f64 / dd,
+                Ties::Breslow => 0.0,
+            };
+            let den = s0 - f * dsum0;
+            for k in 0..p {
+                a[k] = (s1[k] - f * d1[k]) / den;
+                u2[k] -= gt * a[k];
+            }
+            for k in 0..p {
+                for l in 0..p {
+                    let v = (s2[k * p + l] - f * d2[k * p + l]) / den - a[k] * a[l];
+                    imat[k * q + l] += v;
+                    imat[k * q + p + l] += gt * v;
+                    imat[(p + k) * q + l] += gt * v;
+                    imat[(p + k) * q + p + l] += gt * gt * v;
+                }
+            }
+        }
+        i = j;
+    }
+    let test = |cols: &[usize]| -> Result<f64> {
+        let idx: Vec<usize> = (0..p).chain(cols.iter().map(|c| p + c)).collect();
+        let k = idx.len();
+        let sub: Vec<f64> =
+            idx.iter().flat_map(|&r| idx.iter().map(move |&c| (r, c))).map(|(r, c)| imat[r * q + c]).collect();
+        let uu: Vec<f64> = (0..p).map(|_| 0.0).chain(cols.iter().map(|&c| u2[c])).collect();
+        quad_form_inv(&sub, k, &uu)
+    };
+    let mut terms = Vec::with_capacity(p);
+    for c in 0..p {
+        let chisq = test(&[c])?;
+        terms.push(ZphTest { term: names[c].clone(), chisq, df: 1.0, p: pchisq_upper(chisq, 1.0) });
+    }
+    let all: Vec<usize> = (0..p).collect();
+    let chisq = test(&all)?;
+    Ok(CoxZph {
+        transform: "km".into(),
+        terms,
+        global: ZphTest { term: "GLOBAL".into(), chisq, df: p as f64, p: pchisq_upper(chisq, p as f64) },
     })
 }
 
@@ -896,6 +1046,7 @@ fn concordance_ordered(time: &[f64], event: &[bool], score: &[f64], order: &[usi
         }
         i = j;
     }
+    let se = concordance_se(time, event, &ranks, nvals, order, conc, disc, tx);
     Concordance {
         c_index: (conc + tx / 2.0) / (conc + disc + tx),
         concordant: conc,
@@ -903,5 +1054,103 @@ fn concordance_ordered(time: &[f64], event: &[bool], score: &[f64], order: &[usi
         tied_x: tx,
         tied_y: ty,
         tied_xy: txy,
+        se,
     }
+}
+
+/// Infinitesimal-jackknife SE of C (survival 3 `concordancefit`): per observation i the
+/// concordant, discordant and x-tied comparable pairs it belongs to (C_i, D_i, T_i);
+/// `dfbeta_i = (C_i - D_i)/N - (somers/N)(C_i + D_i + T_i)`, N = C + D + T, somers = (C - D)/N;
+/// `var(C) = sum dfbeta_i^2 / 4`. Two Fenwick passes, O(n log n).
+#[allow(clippy::too_many_arguments)]
+fn concordance_se(
+    time: &[f64],
+    event: &[bool],
+    ranks: &[usize],
+    nvals: usize,
+    desc: &[usize],
+    conc: f64,
+    disc: f64,
+    tx: f64,
+) -> f64 {
+    let n = time.len();
+    let mut ci = vec![0.0f64; n];
+    let mut di = vec![0.0f64; n];
+    let mut ti = vec![0.0f64; n];
+    // pass 1 (time descending): an event against the observations that outlive it
+    let mut tree = Fenwick::new(nvals);
+    let mut added = 0.0;
+    let mut i = 0;
+    while i < n {
+        let t = time[desc[i]];
+        let mut j = i;
+        while j < n && time[desc[j]] == t {
+            j += 1;
+        }
+        for &r in &desc[i..j] {
+            if !event[r] {
+                tree.add(ranks[r], 1.0);
+                added += 1.0;
+            }
+        }
+        for &r in &desc[i..j] {
+            if event[r] {
+                let below = tree.prefix(ranks[r]);
+                let eq = tree.prefix(ranks[r] + 1) - below;
+                ci[r] += below;
+                ti[r] += eq;
+                di[r] += added - below - eq;
+            }
+        }
+        for &r in &desc[i..j] {
+            if event[r] {
+                tree.add(ranks[r], 1.0);
+                added += 1.0;
+            }
+        }
+        i = j;
+    }
+    // pass 2 (time ascending): an observation against the earlier events it outlives
+    let mut tree = Fenwick::new(nvals);
+    let mut events_in = 0.0;
+    let mut i = n;
+    while i > 0 {
+        let t = time[desc[i - 1]];
+        let mut j = i;
+        while j > 0 && time[desc[j - 1]] == t {
+            j -= 1;
+        }
+        let group = &desc[j..i];
+        let count = |tree: &Fenwick, total: f64, r: usize, c: &mut [f64], d: &mut [f64], tt: &mut [f64]| {
+            let below = tree.prefix(ranks[r]);
+            let eq = tree.prefix(ranks[r] + 1) - below;
+            // earlier event with a higher score than r: concordant pair
+            c[r] += total - below - eq;
+            d[r] += below;
+            tt[r] += eq;
+        };
+        for &r in group {
+            if event[r] {
+                count(&tree, events_in, r, &mut ci, &mut di, &mut ti);
+            }
+        }
+        for &r in group {
+            if event[r] {
+                tree.add(ranks[r], 1.0);
+                events_in += 1.0;
+            }
+        }
+        // censored at t outlive the events at t
+        for &r in group {
+            if !event[r] {
+                count(&tree, events_in, r, &mut ci, &mut di, &mut ti);
+            }
+        }
+        i = j;
+    }
+    let npair = conc + disc + tx;
+    let somers = (conc - disc) / npair;
+    let var: f64 =
+        (0..n).map(|r| ((ci[r] - di[r]) / npair - somers / npair * (ci[r] + di[r] + ti[r])).powi(2)).sum::<f64>() / 4.0;
+    var.sqrt()
 }

@@ -181,6 +181,14 @@ fn cox_matches_coxph() {
         close(m.concordance.tied_x, num(&cc["tied_x"]), 0.0, "tied_x");
         close(m.concordance.tied_y, num(&cc["tied_y"]), 0.0, "tied_y");
         close(m.concordance.tied_xy, num(&cc["tied_xy"]), 0.0, "tied_xy");
+        close(m.concordance.se, num(&cc["se"]), 1e-10, &format!("{w}.C se"));
+        // cox.zph (survival 3 score test, km transform): per covariate and global
+        let z = &c["cox_zph"];
+        let zp = &m.proportional_hazards;
+        let got_chisq: Vec<f64> = zp.terms.iter().map(|t| t.chisq).chain([zp.global.chisq]).collect();
+        let got_p: Vec<f64> = zp.terms.iter().map(|t| t.p).chain([zp.global.p]).collect();
+        close_vec(&got_chisq, &nums(&z["chisq"]), 1e-6, &format!("{w}.zph chisq"));
+        close_vec(&got_p, &nums(&z["p_value"]), 1e-6, &format!("{w}.zph p"));
         let means = &c["means"];
         close_vec(&m.means, &[num(&means["age"]), num(&means["sex"]), num(&means["ph.ecog"])], 1e-12, "means");
         let bh = &c["baseline_cumhaz_uncentered"];
