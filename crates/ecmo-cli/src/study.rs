@@ -20,8 +20,18 @@ pub struct Args {
     /// Directory for report.html, results.json and the CSV tables (created if missing).
     #[arg(long, value_name = "DIR", required_unless_present = "list")]
     pub out: Option<PathBuf>,
-    /// Report date (YYYY-MM-DD). Default: the date of the latest record in the data,
-    /// so that a rerun on the same data gives the same report.
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// List the built-in studies.
+    #[arg(long)]
+    pub list: bool,
+}
+
+/// How a study is run: shared by `ecmo study` and `ecmo model fit`.
+#[derive(clap::Args, Debug)]
+pub struct RunArgs {
+    /// Report (or fit) date, YYYY-MM-DD. Default: the date of the latest record in the data,
+    /// so that a rerun on the same data gives the same output.
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub date: Option<String>,
     /// Only runs whose cohort label contains LABEL (added as the first inclusion criterion).
@@ -30,9 +40,20 @@ pub struct Args {
     /// Bootstrap resamples for the optimism correction (default: the study's own number).
     #[arg(long, value_name = "N")]
     pub bootstrap: Option<usize>,
-    /// List the built-in studies.
-    #[arg(long)]
-    pub list: bool,
+}
+
+impl RunArgs {
+    fn check(&self) -> Result<()> {
+        if let Some(d) = &self.date
+            && !valid_date(d)
+        {
+            bail!(InvalidInput(format!("--date {d}: give the date as YYYY-MM-DD")));
+        }
+        if self.bootstrap == Some(0) {
+            bail!(InvalidInput("--bootstrap 0: give at least 1 resample".into()));
+        }
+        Ok(())
+    }
 }
 
 /// Load a study by built-in name or file path: (definition, its text, where it came from).
@@ -143,18 +164,19 @@ pub fn run(args: Args) -> Result<()> {
     let (Some(name), Some(out)) = (args.study.as_deref(), args.out.as_ref()) else {
         bail!(InvalidInput("give a study NAME|FILE and --out DIR (or --list)".into()));
     };
-    if let Some(d) = &args.date
-        && !valid_date(d)
-    {
-        bail!(InvalidInput(format!("--date {d}: give the date as YYYY-MM-DD")));
-    }
-    if args.bootstrap == Some(0) {
-        bail!(InvalidInput("--bootstrap 0: give at least 1 resample".into()));
-    }
+    args.run.check()?;
     let (def, text, origin) = load(name)?;
     let started = std::time::Instant::now();
     let runs = read_runs(&args.db)?;
-    let res = run_loaded(def, text, &runs, args.db.label(), args.date.clone(), args.cohort.as_deref(), args.bootstrap)?;
+    let res = run_loaded(
+        def,
+        text,
+        &runs,
+        args.db.label(),
+        args.run.date.clone(),
+        args.run.cohort.as_deref(),
+        args.run.bootstrap,
+    )?;
     // Everything is computed before the first file is written.
     let html = ecmo_report::render_html(&res);
     let json = serde_json::to_string_pretty(&res)? + "\n";
@@ -272,15 +294,8 @@ pub struct FitArgs {
     /// Model version.
     #[arg(long, default_value = "1")]
     pub version: String,
-    /// Fit date (YYYY-MM-DD; default: the date of the latest record in the data).
-    #[arg(long, value_name = "YYYY-MM-DD")]
-    pub date: Option<String>,
-    /// Only runs whose cohort label contains LABEL.
-    #[arg(long, value_name = "LABEL")]
-    pub cohort: Option<String>,
-    /// Bootstrap resamples for the optimism correction (default: the study's own number).
-    #[arg(long, value_name = "N")]
-    pub bootstrap: Option<usize>,
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 /// Hours after flow start from which a feature-table column is defined (its window closes).
@@ -305,14 +320,7 @@ fn available_from_hours(window: &str) -> Option<f64> {
 pub fn model_fit(args: FitArgs) -> Result<()> {
     use ecmo_model::{Development, InputWindow, ModelFile, ModelMeta, ObservedRange, PredictorSpec, Transform};
     use ecmo_scores::features::COLUMNS;
-    if let Some(d) = &args.date
-        && !valid_date(d)
-    {
-        bail!(InvalidInput(format!("--date {d}: give the date as YYYY-MM-DD")));
-    }
-    if args.bootstrap == Some(0) {
-        bail!(InvalidInput("--bootstrap 0: give at least 1 resample".into()));
-    }
+    args.run.check()?;
     let (def, text, origin) = load(&args.study)?;
     if def.model.is_none() {
         bail!(InvalidInput(format!("{origin} has no [model] section: nothing to fit")));
@@ -323,9 +331,9 @@ pub fn model_fit(args: FitArgs) -> Result<()> {
         text,
         &runs,
         args.db.label(),
-        args.date.clone(),
-        args.cohort.as_deref(),
-        args.bootstrap,
+        args.run.date.clone(),
+        args.run.cohort.as_deref(),
+        args.run.bootstrap,
     )?;
     let Some(m) = res.models.first() else {
         bail!("the model was not fitted: {}", res.notes.join("; "));

@@ -38,6 +38,18 @@ impl Area {
     fn y(&self, v: f64) -> f64 {
         self.top + self.height - (v - self.y0) / (self.y1 - self.y0) * self.height
     }
+    /// The dashed line of no discrimination / perfect calibration on a unit square.
+    fn diagonal(&self, s: &mut String) {
+        let _ = write!(
+            s,
+            "<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#aaa\" stroke-dasharray=\"4,4\"/>",
+            c(self.x(0.0)),
+            c(self.y(0.0)),
+            c(self.x(1.0)),
+            c(self.y(1.0))
+        );
+    }
+
     fn frame(
         &self,
         s: &mut String,
@@ -153,14 +165,7 @@ pub fn roc_chart(curves: &[RocCurve]) -> String {
     let a =
         Area { left: 60.0, top: 15.0, width: 400.0, height: 400.0, x0: 0.0, x1: 1.0, y0: 0.0, y1: 1.0, log_x: false };
     a.frame(&mut s, "1 - specificity", "sensitivity", &TICKS01, &TICKS01, &|v| trim(v));
-    let _ = write!(
-        s,
-        "<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#aaa\" stroke-dasharray=\"4,4\"/>",
-        c(a.x(0.0)),
-        c(a.y(0.0)),
-        c(a.x(1.0)),
-        c(a.y(1.0))
-    );
+    a.diagonal(&mut s);
     let mut items = Vec::new();
     for (i, cv) in curves.iter().enumerate() {
         let colour = COLOURS[i % COLOURS.len()];
@@ -327,14 +332,7 @@ pub fn calibration_plot(bins: &[CalibrationBin]) -> String {
     let a =
         Area { left: 60.0, top: 15.0, width: 400.0, height: 400.0, x0: 0.0, x1: 1.0, y0: 0.0, y1: 1.0, log_x: false };
     a.frame(&mut s, "predicted probability", "observed proportion", &TICKS01, &TICKS01, &|v| trim(v));
-    let _ = write!(
-        s,
-        "<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#aaa\" stroke-dasharray=\"4,4\"/>",
-        c(a.x(0.0)),
-        c(a.y(0.0)),
-        c(a.x(1.0)),
-        c(a.y(1.0))
-    );
+    a.diagonal(&mut s);
     let pts: Vec<(f64, f64)> = bins.iter().map(|b| (a.x(b.mean_predicted), a.y(b.observed))).collect();
     s.push_str(&polyline(&pts, COLOURS[0], 1.5, false));
     for b in bins {

@@ -9,7 +9,7 @@ use ecmo_stats::calibration::{calibration, calibration_curve, hosmer_lemeshow};
 use ecmo_stats::describe::summarize;
 use ecmo_stats::design::{Column, Design, Frame};
 use ecmo_stats::htest::Alternative;
-use ecmo_stats::logistic::{LogisticModel, LogisticOptions, TestStat, fit_logistic};
+use ecmo_stats::logistic::{Coefficient, LogisticModel, LogisticOptions, TestStat, fit_logistic};
 use ecmo_stats::roc::{Roc, RocDirection, delong_paired, roc};
 use ecmo_stats::stepwise::{Direction, PCriterion, backward_pvalue, step_aic};
 use ecmo_stats::subgroup::{SubgroupSpec, subgroup_logistic};
@@ -291,28 +291,30 @@ fn odds_ratios(c: &Cohort, m: &LogisticModel) -> Vec<OddsRatio> {
     m.coefficients
         .iter()
         .filter(|k| k.term != "(Intercept)")
-        .map(|k| {
-            let variable = k.term.split('=').next().unwrap_or(&k.term).to_string();
-            let step = per(c, &variable);
-            let z = (k.ci_high.ln() - k.coef) / k.se;
-            let label = column_label(c.def, &variable);
-            OddsRatio {
-                term: k.term.clone(),
-                label,
-                unit: c.unit(&variable),
-                variable,
-                per: step,
-                n: m.n,
-                events: m.events,
-                coef: k.coef,
-                se: k.se,
-                odds_ratio: (k.coef * step).exp(),
-                ci_low: ((k.coef - z * k.se) * step).exp(),
-                ci_high: ((k.coef + z * k.se) * step).exp(),
-                p: k.p,
-            }
-        })
+        .map(|k| scaled_or(c, k.term.split('=').next().unwrap_or(&k.term), k, m.n, m.events))
         .collect()
+}
+
+/// One coefficient as an odds ratio per `[per]` units of `variable`, with its Wald CI
+/// (the CI's z is taken from the coefficient's own CI, so the level is the fit's).
+fn scaled_or(c: &Cohort, variable: &str, k: &Coefficient, n: usize, events: usize) -> OddsRatio {
+    let step = per(c, variable);
+    let z = (k.ci_high.ln() - k.coef) / k.se;
+    OddsRatio {
+        term: k.term.clone(),
+        variable: variable.to_string(),
+        label: column_label(c.def, variable),
+        unit: c.unit(variable),
+        per: step,
+        n,
+        events,
+        coef: k.coef,
+        se: k.se,
+        odds_ratio: (k.coef * step).exp(),
+        ci_low: ((k.coef - z * k.se) * step).exp(),
+        ci_high: ((k.coef + z * k.se) * step).exp(),
+        p: k.p,
+    }
 }
 
 fn quick() -> LogisticOptions {
@@ -662,24 +664,7 @@ fn subgroup(c: &Cohort, predictor: &str, by: &str) -> Result<SubgroupResult, Stu
         let spec = SubgroupSpec { predictor, adjust: &[], subgroup: by, logistic: quick(), roc_direction: None };
         let a = subgroup_logistic(&f, &ys, &spec).map_err(err)?;
         for fit in &a.levels {
-            let estimate = fit.predictor.first().map(|k| {
-                let z = (k.ci_high.ln() - k.coef) / k.se;
-                OddsRatio {
-                    term: k.term.clone(),
-                    variable: predictor.into(),
-                    label: column_label(c.def, predictor),
-                    unit: c.unit(predictor),
-                    per: step,
-                    n: fit.n,
-                    events: fit.events,
-                    coef: k.coef,
-                    se: k.se,
-                    odds_ratio: (k.coef * step).exp(),
-                    ci_low: ((k.coef - z * k.se) * step).exp(),
-                    ci_high: ((k.coef + z * k.se) * step).exp(),
-                    p: k.p,
-                }
-            });
+            let estimate = fit.predictor.first().map(|k| scaled_or(c, predictor, k, fit.n, fit.events));
             out_levels.push(SubgroupLevel {
                 level: fit.level.clone(),
                 n: fit.n,
