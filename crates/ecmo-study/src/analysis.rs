@@ -203,10 +203,32 @@ fn table1(c: &Cohort, vars: &[String], out: &mut StudyResult) -> Result<(), Stud
     for v in vars {
         let label = column_label(c.def, v);
         let unit = c.unit(v);
-        let row = match table1_row(c, v, label, unit, &g, &names) {
+        let row = match table1_row(c, v, label.clone(), unit.clone(), &g, &names) {
             Ok((row, test)) => {
                 out.tests.push(test_record("Table 1", v, &test));
                 row
+            }
+            // A continuous variable that cannot be tested (e.g. constant) is still described.
+            Err(e) if kind(c, v) == Kind::Continuous => {
+                let x = c.numeric(v);
+                let per_group =
+                    |k: usize| -> Vec<f64> { x.iter().zip(&g).filter(|(_, gg)| **gg == k).map(|(v, _)| *v).collect() };
+                let test = ecmo_stats::table1::ChosenTest {
+                    test: "not tested".into(),
+                    statistic: f64::NAN,
+                    df: None,
+                    p: f64::NAN,
+                    reason: e.to_string(),
+                };
+                out.tests.push(test_record("Table 1", v, &test));
+                let row = ecmo_stats::table1::ContinuousRow {
+                    name: v.clone(),
+                    kind: "continuous".into(),
+                    overall: summarize(&x),
+                    groups: names.iter().enumerate().map(|(k, n)| (n.clone(), summarize(&per_group(k)))).collect(),
+                    test,
+                };
+                Table1Row::Continuous { variable: v.clone(), label, unit, row }
             }
             Err(e) => {
                 out.notes.push(format!("Table 1: {v} not compared: {e}"));

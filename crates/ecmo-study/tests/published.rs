@@ -49,6 +49,8 @@ fn weaning_cardiac_arrest_and_sofa_are_negative_predictors() {
     );
     eprintln!("{:?}", res.univariable.iter().map(|o| (&o.term, o.odds_ratio, o.p)).collect::<Vec<_>>());
     eprintln!("flow {:?}", res.flow);
+    // Every Table 1 variable is shown, also one that cannot be tested (constant in this cohort).
+    assert_eq!(res.table1.len(), StudyDef::builtin("weaning").unwrap().table1.unwrap().variables.len());
     let ca = or(m, "cardiac_arrest").expect("cardiac arrest selected");
     assert!(ca.ci_high < 1.0, "cardiac arrest OR {} ({}-{})", ca.odds_ratio, ca.ci_low, ca.ci_high);
     let sofa = or(m, "sofa_24h").expect("SOFA selected");
