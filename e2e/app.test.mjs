@@ -71,6 +71,12 @@ test("clinician: patient list, patient page, entering a value and a refused valu
   assert.ok(await page.getByText("SOFA", { exact: false }).first().isVisible());
   assert.match(await page.locator("section.decision h2").innerText(), /Decision tree/);
   assert.ok((await page.locator("section.decision li.step").count()) >= 1, "the tree's steps with their status");
+  assert.ok((await page.locator("section.readiness tr").count()) >= 2, "the weaning-readiness panel");
+  if (process.env.ECMO_E2E_MODEL) {
+    // A fitted model's prediction is shown with its 95 % CI (or a blocking guard says why not).
+    const pred = await page.locator("section.predictions").innerText();
+    assert.match(pred, /95 % CI|blocking/, pred);
+  }
   await page.screenshot({ path: `${SHOTS}/patient.png`, fullPage: false });
 
   const facts = await page.locator("p.facts").innerText();
@@ -120,6 +126,23 @@ test("researcher: pseudonymised cohort without identifiers or dates", async () =
   assert.doesNotMatch(await page.locator("main").innerText(), /SYN-[RP]\d/);
   const res = await page.goto(`${BASE}/patients`);
   assert.equal(res.status(), 403);
+
+  // Run a built-in study and follow it to its report.
+  await page.goto(`${BASE}/studies`);
+  const row = page.locator("tr", { hasText: "vad" }).filter({ has: page.locator("button") }).first();
+  await row.getByLabel("bootstrap").fill("20");
+  await row.getByRole("button").click();
+  await page.waitForURL(/\/studies\/runs\/\d+$/);
+  await page.getByText("Done.").waitFor({ timeout: 120000 });
+  await page.screenshot({ path: `${SHOTS}/study-done.png`, fullPage: false });
+  await page.getByRole("link", { name: "Open the report" }).click();
+  const report = await page.locator("body").innerText();
+  assert.doesNotMatch(report, /SYN-[RP]\d/, "the report names runs by pseudonym");
+  await page.screenshot({ path: `${SHOTS}/study-report.png`, fullPage: false });
+
+  await page.goto(`${BASE}/models`);
+  assert.match(await page.locator("main").innerText(), /Prediction models/);
+  await page.screenshot({ path: `${SHOTS}/models.png`, fullPage: false });
 });
 
 test("admin: the audit log shows who read which patient, chain intact", async () => {

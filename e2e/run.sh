@@ -26,7 +26,16 @@ for spec in admin:boss clinician:anna researcher:rob; do
   ECMO_PASSWORD="$ECMO_E2E_PASSWORD" "$ecmo" user add --db "$work/e2e.db" --role "${spec%%:*}" "${spec#*:}" >/dev/null
 done
 
-"$ecmo" serve --db "$work/e2e.db" --addr 127.0.0.1:0 >"$work/serve.log" 2>&1 &
+# A prediction model fitted on the same registry, so the patient page shows a prediction.
+mkdir -p "$work/models"
+if "$ecmo" model fit weaning --db "$work/e2e.db" --out "$work/models/weaning.json" >"$work/fit.log" 2>&1; then
+  export ECMO_E2E_MODEL=1
+else
+  echo "e2e: ecmo model fit failed; running without a model:" >&2
+  cat "$work/fit.log" >&2
+fi
+
+"$ecmo" serve --db "$work/e2e.db" --addr 127.0.0.1:0 --models "$work/models" >"$work/serve.log" 2>&1 &
 server_pid=$!
 url=""
 for _ in $(seq 1 100); do

@@ -19,6 +19,26 @@ pub struct ServeArgs {
     /// which needs TLS in front).
     #[arg(long, default_value = "127.0.0.1:8080", value_name = "HOST:PORT")]
     pub addr: SocketAddr,
+    /// Directory of prediction-model files (`ecmo model fit`) whose predictions the patient
+    /// page shows; default ./models when it exists.
+    #[arg(long, value_name = "DIR")]
+    pub models: Option<std::path::PathBuf>,
+}
+
+/// The models to assess with: every model file of `dir`; a file that fails to load stops the start.
+fn load_models(dir: Option<&Path>) -> Result<Vec<ecmo_model::ModelFile>> {
+    let dir = match dir {
+        Some(d) => d.to_path_buf(),
+        None if Path::new("models").is_dir() => Path::new("models").to_path_buf(),
+        None => return Ok(Vec::new()),
+    };
+    let listed = ecmo_model::list_dir(&dir).map_err(|e| InvalidInput(e.to_string()))?;
+    let mut models = Vec::new();
+    for (path, m) in listed {
+        models.push(m.map_err(|e| InvalidInput(format!("{}: {e}", path.display())))?);
+    }
+    eprintln!("{} prediction model(s) from {}", models.len(), dir.display());
+    Ok(models)
 }
 
 /// The web application needs the accounts and audit tables, which only the SQLite
@@ -44,7 +64,12 @@ pub fn serve(args: ServeArgs) -> Result<()> {
         ))
         .into());
     }
-    let state = ecmo_server::AppState::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let assess = ecmo_bedside::AssessConfig {
+        models: load_models(args.models.as_deref())?,
+        ..ecmo_bedside::AssessConfig::default()
+    };
+    let state =
+        ecmo_server::AppState::open_with(path, assess).with_context(|| format!("opening {}", path.display()))?;
     let has_admin = {
         let store = state.pool.get()?;
         store.accounts()?.iter().any(|a| a.role == Role::Admin && !a.disabled)

@@ -136,6 +136,55 @@ pub const API_ROUTES: &[RouteDoc] = &[
         summary: "Audit log as a FHIR R4 Bundle of AuditEvent",
         query: &[],
     },
+    RouteDoc {
+        method: "get",
+        path: "/api/studies",
+        access: Access::Only(RES),
+        summary: "Built-in studies",
+        query: &[],
+    },
+    RouteDoc {
+        method: "get",
+        path: "/api/studies/runs",
+        access: Access::Only(RES),
+        summary: "Study runs started from the browser, newest first",
+        query: &[],
+    },
+    RouteDoc {
+        method: "post",
+        path: "/api/studies/runs",
+        access: Access::Only(RES),
+        summary: "Start a study in the background: {study} (built-in name) or {toml} (custom definition), optional {bootstrap}",
+        query: &[],
+    },
+    RouteDoc {
+        method: "get",
+        path: "/api/studies/runs/{job_id}",
+        access: Access::Only(RES),
+        summary: "A study run's state and progress",
+        query: &[],
+    },
+    RouteDoc {
+        method: "get",
+        path: "/api/studies/runs/{job_id}/report",
+        access: Access::Only(RES),
+        summary: "The study report (self-contained HTML)",
+        query: &[],
+    },
+    RouteDoc {
+        method: "get",
+        path: "/api/studies/runs/{job_id}/results.json",
+        access: Access::Only(RES),
+        summary: "The study results (JSON)",
+        query: &[],
+    },
+    RouteDoc {
+        method: "get",
+        path: "/api/models",
+        access: Access::Only(RES),
+        summary: "Installed prediction models with their development performance",
+        query: &[],
+    },
 ];
 
 // ------------------------------------------------------------------ pagination
@@ -353,7 +402,8 @@ pub async fn load_patient(state: &AppState, session: &Session, run_id: &str) -> 
         }
     };
     session.audit(state, "read", &format!("run {run_id}"), Some(&record.patient.id), "success").await?;
-    tokio::task::spawn_blocking(move || views::patient_view(&record)).await.map_err(ApiError::internal)
+    let st = state.clone();
+    tokio::task::spawn_blocking(move || views::patient_view(&record, &st.assess)).await.map_err(ApiError::internal)
 }
 
 pub async fn run(
@@ -472,9 +522,9 @@ pub async fn research_view(state: &AppState, session: &Session, pseudonym: &str)
     session
         .audit(state, "read", &format!("pseudonymised run {pseudonym}"), Some(&record.patient.id), "success")
         .await?;
-    let p = pseudonym.to_string();
+    let (p, st) = (pseudonym.to_string(), state.clone());
     tokio::task::spawn_blocking(move || {
-        let v = views::patient_view(&record);
+        let v = views::patient_view(&record, &st.assess);
         ResearchView {
             pseudonym: p,
             sex: v.sex,

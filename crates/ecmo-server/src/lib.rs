@@ -16,6 +16,7 @@ pub mod openapi;
 pub mod pages;
 pub mod pseudo;
 pub mod state;
+pub mod studies;
 pub mod views;
 
 pub use state::AppState;
@@ -46,6 +47,12 @@ pub fn router(state: AppState) -> Router {
         .route("/api/admin/audit", get(api::audit))
         .route("/api/admin/audit/verify", get(api::audit_verify))
         .route("/api/admin/audit/fhir", get(api::audit_fhir))
+        .route("/api/studies", get(studies::list_builtins))
+        .route("/api/studies/runs", get(studies::list_runs).post(studies::post_run))
+        .route("/api/studies/runs/{job_id}", get(studies::get_run))
+        .route("/api/studies/runs/{job_id}/report", get(studies::report))
+        .route("/api/studies/runs/{job_id}/results.json", get(studies::results))
+        .route("/api/models", get(studies::list_models))
         .route("/", get(pages::home))
         .route("/login", get(pages::login_form).post(pages::login))
         .route("/logout", post(pages::logout))
@@ -54,6 +61,10 @@ pub fn router(state: AppState) -> Router {
         .route("/patients/{run_id}/entries", post(pages::post_entry))
         .route("/research", get(pages::research))
         .route("/research/{pseudonym}", get(pages::research_run))
+        .route("/studies", get(studies::studies_page))
+        .route("/studies/runs", post(studies::post_study_page))
+        .route("/studies/runs/{job_id}", get(studies::job_page))
+        .route("/models", get(studies::models_page))
         .route("/admin", get(pages::admin))
         .route("/admin/accounts", post(pages::post_account))
         .route("/admin/audit", get(pages::audit))
@@ -67,10 +78,10 @@ pub fn router(state: AppState) -> Router {
 async fn security_headers(req: Request, next: Next) -> Response {
     let mut res = next.run(req).await;
     let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'self'; style-src 'self'; script-src 'self'; frame-ancestors 'none'"),
-    );
+    // A handler may set a stricter policy of its own (the self-contained study report).
+    h.entry(header::CONTENT_SECURITY_POLICY).or_insert(HeaderValue::from_static(
+        "default-src 'self'; style-src 'self'; script-src 'self'; frame-ancestors 'none'",
+    ));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     h.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));

@@ -66,13 +66,15 @@ fn latest(l: &Option<Latest>) -> String {
 }
 
 /// The page frame.
-fn layout(title: &str, session: Option<&Session>, body: &str) -> Html<String> {
+pub fn layout(title: &str, session: Option<&Session>, body: &str) -> Html<String> {
     let nav = match session {
         None => String::new(),
         Some(s) => {
             let links = match s.role() {
                 Role::Clinician => r#"<a href="/patients">Patients</a>"#,
-                Role::Researcher => r#"<a href="/research">Cohort</a>"#,
+                Role::Researcher => {
+                    r#"<a href="/research">Cohort</a> <a href="/studies">Studies</a> <a href="/models">Models</a>"#
+                }
                 Role::Admin => r#"<a href="/admin">Accounts</a> <a href="/admin/audit">Audit log</a>"#,
             };
             format!(
@@ -92,7 +94,7 @@ fn layout(title: &str, session: Option<&Session>, body: &str) -> Html<String> {
 }
 
 /// An error as a page (401 goes to the login page).
-fn error_page(session: Option<&Session>, e: ApiError) -> Response {
+pub fn error_page(session: Option<&Session>, e: ApiError) -> Response {
     if e.status == StatusCode::UNAUTHORIZED {
         return Redirect::to("/login").into_response();
     }
@@ -407,6 +409,125 @@ fn scores_section(v: &PatientView) -> String {
     s
 }
 
+fn pct(p: f64) -> String {
+    format!("{:.0} %", p * 100.0)
+}
+
+fn models_section(a: &ecmo_bedside::Assessment) -> String {
+    let mut s = String::from(r#"<section class="predictions"><h2>Predictions</h2>"#);
+    if a.models.is_empty() {
+        s.push_str(r#"<p class="muted">No prediction model is installed (fit one with <code>ecmo model fit</code> and start the server with <code>--models DIR</code>).</p>"#);
+    }
+    for m in &a.models {
+        let o = &m.outcome;
+        let headline = match &o.prediction {
+            Some(p) => format!(
+                r#"<p class="probability"><strong>{}</strong> probability of {} <span class="ci">(95 % CI {} – {})</span></p>"#,
+                pct(p.probability),
+                esc(&o.outcome),
+                pct(p.ci_low),
+                pct(p.ci_high)
+            ),
+            None => r#"<p class="error">No probability: a blocking guard applies (below).</p>"#.to_string(),
+        };
+        let _ = write!(
+            s,
+            r#"<article class="model" data-model="{}"><h3>{} <span class="muted">{} v{}</span></h3>{headline}"#,
+            esc(&o.model_id),
+            esc(&o.model_title),
+            esc(&o.model_id),
+            esc(&o.model_version)
+        );
+        if !o.guards.is_empty() {
+            s.push_str(r#"<ul class="guards">"#);
+            for g in &o.guards {
+                let sev = format!("{:?}", g.severity).to_lowercase();
+                let _ = write!(s, r#"<li class="guard guard-{sev}"><strong>{sev}</strong>: {}</li>"#, esc(&g.message));
+            }
+            s.push_str("</ul>");
+        }
+        if let Some(p) = &o.prediction {
+            s.push_str("<table><tr><th>Predictor</th><th>Value</th><th>Transform</th><th>Coefficient</th><th>Log-odds</th><th>OR</th></tr>");
+            for c in &p.contributions {
+                let _ = write!(
+                    s,
+                    "<tr><td>{}</td><td>{} {}</td><td>{}</td><td>{:.4}</td><td>{:+.3}</td><td>{:.3}</td></tr>",
+                    esc(&c.label),
+                    num(c.value),
+                    esc(&c.unit),
+                    esc(&c.transform),
+                    c.coefficient,
+                    c.log_odds,
+                    c.odds_ratio
+                );
+            }
+            s.push_str("</table>");
+        }
+        let inputs: Vec<String> = o
+            .inputs
+            .iter()
+            .map(|i| {
+                format!(
+                    "{} = {}{}",
+                    esc(&i.name),
+                    i.value.map(num).unwrap_or_else(|| "missing".into()),
+                    i.time.as_deref().map(|t| format!(" ({})", esc(t))).unwrap_or_default()
+                )
+            })
+            .collect();
+        let _ = write!(
+            s,
+            r#"<p class="note">Inputs: {}. Population: {}. Developed on n = {} ({} events), AUC {:.2}{}.</p></article>"#,
+            inputs.join("; "),
+            esc(&m.population),
+            m.development.n,
+            m.development.events,
+            m.development.auc_apparent,
+            m.development.auc_optimism_corrected.map(|a| format!(" (optimism-corrected {a:.2})")).unwrap_or_default()
+        );
+    }
+    s.push_str("</section>");
+    s
+}
+
+fn readiness_section(r: &ecmo_bedside::readiness::Readiness) -> String {
+    let mut s = format!(
+        r#"<section class="readiness"><h2>{}</h2><table><tr><th>Item</th><th>Status</th><th>Value</th><th>Criterion</th><th>Finding</th></tr>"#,
+        esc(&r.title)
+    );
+    for i in &r.items {
+        let _ = write!(
+            s,
+            r#"<tr class="status-{}"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
+            i.status.label().replace(' ', "-"),
+            esc(&i.label),
+            i.status.label(),
+            i.value.map(|v| format!("{} {}", num(v), esc(&i.unit))).unwrap_or_else(|| "—".into()),
+            esc(&i.criterion),
+            esc(&i.finding)
+        );
+    }
+    let _ = write!(
+        s,
+        r#"</table><p class="note">Thresholds {} v{}.</p></section>"#,
+        esc(&r.thresholds_id),
+        esc(&r.thresholds_version)
+    );
+    s
+}
+
+fn assessment_section(a: &ecmo_bedside::Assessment) -> String {
+    let caveats: String = a.caveats.iter().map(|c| format!(r#"<p class="caveat">{}</p>"#, esc(c))).collect();
+    format!(
+        r#"<section class="assessment"><h2>Bedside assessment <span class="when">as of {} (+{} h on ECMO)</span></h2>{caveats}{}{}{}</section>"#,
+        a.as_of,
+        num(a.hours_on_ecmo),
+        models_section(a),
+        decision_section(&a.vad),
+        readiness_section(&a.readiness)
+    )
+}
+
 fn decision_section(d: &ecmo_bedside::VadDecision) -> String {
     let mut s = format!(
         r#"<section class="decision"><h2>Decision tree: {}</h2><p><strong>{}</strong></p><p>{}</p><ol class="steps">"#,
@@ -442,7 +563,7 @@ fn decision_section(d: &ecmo_bedside::VadDecision) -> String {
     }
     let _ = write!(
         s,
-        r#"</ol><p class="note">As of the latest record (+{} h on ECMO). Rules {} v{}: {}. Predictions with confidence intervals are not shown in this version.</p></section>"#,
+        r#"</ol><p class="note">As of the latest record (+{} h on ECMO). Rules {} v{}: {}. </p></section>"#,
         num(d.hours_on_ecmo),
         esc(&d.rules_id),
         esc(&d.rules_version),
@@ -530,7 +651,7 @@ fn patient_page(
         esc(&v.flow_start),
         decannulation,
         num(v.latest_record_hours),
-        decision_section(&v.decision_tree),
+        assessment_section(&v.assessment),
         charts(&v.timelines, &v.events, v.latest_record_hours),
         entry_form(&v.run_id, entry, errors, saved),
         scores_section(v),

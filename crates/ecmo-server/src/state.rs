@@ -78,6 +78,11 @@ pub struct ListCache {
 
 pub struct Inner {
     pub pool: Pool,
+    /// What the bedside assessment uses: the published tree, the shipped readiness
+    /// thresholds and the centre's prediction models (`ecmo serve --models DIR`).
+    pub assess: ecmo_bedside::assess::AssessConfig,
+    /// Studies run from the browser.
+    pub jobs: Mutex<Vec<crate::studies::Job>>,
     pub pseudonym_key: [u8; 32],
     pub list: RwLock<ListCache>,
     /// Session lifetime in seconds.
@@ -101,6 +106,11 @@ const PSEUDONYM_KEY: &str = "pseudonym_key";
 impl AppState {
     /// Open the registry and load (or create, on first start) the pseudonymisation key.
     pub fn open(db: &Path) -> Result<Self, StoreError> {
+        Self::open_with(db, ecmo_bedside::assess::AssessConfig::default())
+    }
+
+    /// As [`AppState::open`], assessing with `assess` (models, rules, thresholds).
+    pub fn open_with(db: &Path, assess: ecmo_bedside::assess::AssessConfig) -> Result<Self, StoreError> {
         let pool = Pool::new(db)?;
         let key = {
             let mut s = pool.get()?;
@@ -116,6 +126,8 @@ impl AppState {
         };
         Ok(AppState(Arc::new(Inner {
             pool,
+            assess,
+            jobs: Mutex::new(Vec::new()),
             pseudonym_key: key,
             list: RwLock::new(ListCache::default()),
             session_seconds: 12 * 3600,

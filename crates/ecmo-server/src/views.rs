@@ -100,12 +100,10 @@ impl ListRow {
     }
 }
 
-/// The time of the run's latest record (what "current" means for a registry run).
+/// "Current" for a registry run: the latest instant the registry knows of it (its last
+/// record, or its decannulation if earlier), as `ecmo assess` uses by default.
 pub fn latest_record(record: &RunRecord) -> Timestamp {
-    let obs = record.observations.iter().map(|o| o.time);
-    let inf = record.infusions.iter().map(|i| i.time);
-    let ev = record.events.iter().map(|e| e.time);
-    obs.chain(inf).chain(ev).chain(record.run.decannulation).max().unwrap_or(record.run.flow_start)
+    ecmo_bedside::latest_instant(record)
 }
 
 fn last_of(record: &RunRecord, q: Quantity) -> Option<Latest> {
@@ -220,8 +218,10 @@ pub struct PatientView {
     pub supports: Vec<Period>,
     /// Every run-level score with components and sources (docs/json.md, `ecmo scores`).
     pub scores: RunScores,
-    /// The ECMO-to-VAD decision tree at the latest record, each step with its evidence.
-    pub decision_tree: ecmo_bedside::VadDecision,
+    /// The bedside assessment at the latest record (ecmo-bedside, as `ecmo assess --json`):
+    /// model predictions with 95 % CI, contributions and guards; the ECMO-to-VAD decision
+    /// tree, each step with its evidence; weaning readiness; published scores.
+    pub assessment: ecmo_bedside::Assessment,
 }
 
 fn obs_timeline(record: &RunRecord, q: Quantity, label: &str) -> Timeline {
@@ -320,7 +320,7 @@ fn event_label(kind: &str, value: Option<f64>, detail: Option<&str>) -> String {
     s
 }
 
-pub fn patient_view(record: &RunRecord) -> PatientView {
+pub fn patient_view(record: &RunRecord, assess: &ecmo_bedside::AssessConfig) -> PatientView {
     let run = &record.run;
     let t0 = run.flow_start;
     let mut events = vec![Mark { hours: 0.0, kind: "cannulation".into(), label: "ECMO flow start".into() }];
@@ -379,7 +379,7 @@ pub fn patient_view(record: &RunRecord) -> PatientView {
         events,
         supports,
         scores: run_scores(record, None, &Options::default()),
-        decision_tree: decision(record),
+        assessment: ecmo_bedside::assess(record, latest_record(record), assess),
     }
 }
 

@@ -89,8 +89,12 @@ async fn login(app: &Router, name: &str) -> String {
 }
 
 /// A request that exercises the route for real (valid body, existing ids).
-fn concrete(f: &Fixture, path: &str, method: &str, n: usize) -> (String, Option<Value>) {
-    let p = path.replace("{run_id}", &f.run_id).replace("{pseudonym}", &f.pseudonym).replace("{name}", "other");
+fn concrete(f: &Fixture, path: &str, method: &str, n: usize, job: u64) -> (String, Option<Value>) {
+    let p = path
+        .replace("{run_id}", &f.run_id)
+        .replace("{pseudonym}", &f.pseudonym)
+        .replace("{name}", "other")
+        .replace("{job_id}", &job.to_string());
     let body = match (method, path) {
         ("post", "/api/login") => Some(json!({"name": "clin", "password": PASSWORD})),
         ("post", "/api/runs/{run_id}/entries") => {
@@ -100,6 +104,7 @@ fn concrete(f: &Fixture, path: &str, method: &str, n: usize) -> (String, Option<
             Some(json!({"name": format!("new{n}"), "role": "researcher", "password": PASSWORD}))
         }
         ("post", "/api/admin/accounts/{name}/disabled") => Some(json!({"disabled": false})),
+        ("post", "/api/studies/runs") => Some(json!({"study": "vad", "bootstrap": "2"})),
         ("post", _) => Some(json!({})),
         _ => None,
     };
@@ -110,9 +115,12 @@ fn leaks(f: &Fixture, body: &str) -> Option<String> {
     f.all_ids.iter().find(|id| body.contains(id.as_str())).cloned()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_api_route_refuses_the_roles_that_may_not_use_it_and_leaks_nothing() {
     let f = fixture();
+    // A finished study, so that its report and results can be asked for.
+    let researcher = login(&f.app, "res").await;
+    let job = run_study(&f.app, &researcher, json!({"study": "vad", "bootstrap": "2"})).await["id"].as_u64().unwrap();
     let mut n = 0;
     for route in API_ROUTES {
         for who in [None, Some(("clin", Role::Clinician)), Some(("res", Role::Researcher)), Some(("adm", Role::Admin))]
@@ -123,7 +131,7 @@ async fn every_api_route_refuses_the_roles_that_may_not_use_it_and_leaks_nothing
                 Some((name, _)) => Some(login(&f.app, name).await),
                 None => None,
             };
-            let (path, body) = concrete(&f, route.path, route.method, n);
+            let (path, body) = concrete(&f, route.path, route.method, n, job);
             let a = call(&f.app, route.method, &path, cookie.as_deref(), body).await;
             let label = format!("{} {} as {:?}: {} {}", route.method, route.path, who.map(|w| w.0), a.status, a.body);
             let allowed = match (route.access, who) {
@@ -159,6 +167,8 @@ async fn every_page_is_shown_only_to_its_role() {
         (format!("/patients/{}", f.run_id), Some(Role::Clinician)),
         ("/research".into(), Some(Role::Researcher)),
         (format!("/research/{}", f.pseudonym), Some(Role::Researcher)),
+        ("/studies".into(), Some(Role::Researcher)),
+        ("/models".into(), Some(Role::Researcher)),
         ("/admin".into(), Some(Role::Admin)),
         ("/admin/audit".into(), Some(Role::Admin)),
         ("/login".into(), None),
@@ -312,8 +322,10 @@ async fn lists_paginate_sort_filter_and_reject_bad_parameters() {
     assert_eq!(p["items"].as_array().unwrap().len(), 2);
     assert!(p["items"][0]["decision_status"].is_string(), "the decision tree's recommendation is listed");
     let v = call(&f.app, "get", &format!("/api/runs/{}", f.run_id), Some(&c), None).await.json();
-    assert!(!v["decision_tree"]["steps"].as_array().unwrap().is_empty(), "each step with its evidence");
-    assert!(v["decision_tree"]["recommendation"].as_str().is_some());
+    let a = &v["assessment"];
+    assert!(!a["vad"]["steps"].as_array().unwrap().is_empty(), "each step with its evidence");
+    assert!(a["vad"]["recommendation"].as_str().is_some());
+    assert!(!a["readiness"]["items"].as_array().unwrap().is_empty());
     let all = call(&f.app, "get", "/api/runs?sort=hours_on_ecmo", Some(&c), None).await.json();
     let hours: Vec<f64> = all["items"].as_array().unwrap().iter().filter_map(|r| r["hours_on_ecmo"].as_f64()).collect();
     assert!(hours.windows(2).all(|w| w[0] <= w[1]), "{hours:?}");
@@ -353,4 +365,39 @@ async fn patient_page_shows_timelines_scores_and_entry_errors_beside_the_field()
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let body = String::from_utf8(axum::body::to_bytes(res.into_body(), 1 << 24).await.unwrap().to_vec()).unwrap();
     assert!(body.contains(r#"class="field-error" role="alert" data-field="value""#), "error beside the value field");
+}
+
+/// Start a study as `cookie` and wait until it has finished; returns the job view.
+async fn run_study(app: &Router, cookie: &str, body: Value) -> Value {
+    let a = call(app, "post", "/api/studies/runs", Some(cookie), Some(body)).await;
+    assert_eq!(a.status, StatusCode::ACCEPTED, "{}", a.body);
+    let id = a.json()["id"].as_u64().unwrap();
+    for _ in 0..600 {
+        let j = call(app, "get", &format!("/api/studies/runs/{id}"), Some(cookie), None).await.json();
+        if j["state"] != "running" {
+            return j;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("study did not finish");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn researchers_run_studies_and_read_pseudonymised_reports() {
+    let f = fixture();
+    let r = login(&f.app, "res").await;
+    let j = run_study(&f.app, &r, json!({"study": "vad", "bootstrap": "5"})).await;
+    assert_eq!(j["state"], "done", "{j}");
+    let report = call(&f.app, "get", j["report"].as_str().unwrap(), Some(&r), None).await;
+    assert_eq!(report.status, StatusCode::OK);
+    assert!(report.body.contains("<svg") || report.body.contains("<table"), "an HTML report");
+    assert_eq!(leaks(&f, &report.body), None, "the report names runs by pseudonym only");
+    let results = call(&f.app, "get", j["results"].as_str().unwrap(), Some(&r), None).await;
+    assert_eq!(leaks(&f, &results.body), None);
+    // A custom study with a mistake is refused with the reason, naming the field.
+    let bad = call(&f.app, "post", "/api/studies/runs", Some(&r), Some(json!({"toml": "[study]\nname = 1"}))).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    assert_eq!(bad.json()["field"], "toml");
+    let unknown = call(&f.app, "post", "/api/studies/runs", Some(&r), Some(json!({"study": "astrology"}))).await;
+    assert_eq!(unknown.json()["field"], "study");
 }
