@@ -3,7 +3,10 @@
 use crate::error::{AnalysisError, Result};
 use crate::model::{Terms, strs};
 use crate::table::{BinaryCoding, Table};
-use ecmo_stats::logistic::{Coefficient, LogisticModel, LogisticOptions, SeparationWarning, TestStat, fit_logistic};
+use ecmo_stats::fastbw::fastbw;
+use ecmo_stats::logistic::{
+    Coefficient, GlmControl, LogisticModel, LogisticOptions, SeparationWarning, TestStat, fit_logistic,
+};
 use ecmo_stats::stepwise::{Direction, PCriterion, backward_pvalue, step_aic};
 use ecmo_stats::validate::Selection;
 use serde::Serialize;
@@ -72,6 +75,8 @@ pub struct LogisticReport {
     pub events: usize,
     /// Rows dropped for missing values in the outcome or any candidate predictor.
     pub dropped: usize,
+    /// Missing-data handling: "complete cases" (see `analyze impute` for multiple imputation).
+    pub missing_data: String,
     /// "maximum likelihood (IRLS, as R glm)" or "Firth penalised likelihood".
     pub method: String,
     /// Selection used: "none", "stepaic-backward", ..., "backward-p".
@@ -119,6 +124,7 @@ pub fn selection_name(s: &Selection) -> String {
         Selection::StepAic(Direction::Both) => "stepaic-both".into(),
         Selection::BackwardP { alpha, criterion: PCriterion::Wald } => format!("backward-p (Wald, alpha {alpha})"),
         Selection::BackwardP { alpha, criterion: PCriterion::Lrt } => format!("backward-p (LR, alpha {alpha})"),
+        Selection::FastBw => "fastbw (rms, rule aic, type residual)".into(),
     }
 }
 
@@ -222,6 +228,35 @@ pub fn run(table: &Table, req: &LogisticRequest) -> Result<LogisticReport> {
             let steps = steps_from_p(&r);
             (r.final_model, steps)
         }
+        Selection::FastBw => {
+            let tight = LogisticOptions { control: GlmControl::tight(), profile_ci: false, ..opts.clone() };
+            let fb = fastbw(&fit_logistic(&full, &y, &tight)?, 2.0)?;
+            let steps = fb
+                .deleted
+                .iter()
+                .enumerate()
+                .map(|(i, s)| Step {
+                    step: i + 1,
+                    model_terms: Vec::new(),
+                    aic: None,
+                    candidates: vec![StepCandidate {
+                        term: s.term.clone(),
+                        change: "drop".into(),
+                        df: Some(s.df),
+                        deviance: None,
+                        aic: Some(s.aic),
+                        statistic: Some(s.chisq),
+                        p: Some(s.p),
+                    }],
+                    action: format!(
+                        "- {} (Wald chi-square {:.4}; residual {:.4} on {} df)",
+                        s.term, s.chisq, s.residual, s.residual_df
+                    ),
+                })
+                .collect();
+            let kept: Vec<&str> = fb.kept.iter().map(|s| s.as_str()).collect();
+            (fit_logistic(&full.subset(&kept)?, &y, &opts)?, steps)
+        }
     };
     Ok(LogisticReport {
         source: table.source.clone(),
@@ -229,6 +264,7 @@ pub fn run(table: &Table, req: &LogisticRequest) -> Result<LogisticReport> {
         n: model.n,
         events: model.events,
         dropped: sel.dropped,
+        missing_data: "complete cases".into(),
         method: model.method.clone(),
         selection: selection_name(&req.selection),
         candidates: req.terms.predictors.clone(),

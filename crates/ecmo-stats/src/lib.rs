@@ -21,6 +21,7 @@ pub mod describe;
 pub mod design;
 pub mod dist;
 pub mod error;
+pub mod fastbw;
 pub mod htest;
 pub mod linalg;
 pub mod logistic;

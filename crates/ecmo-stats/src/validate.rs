@@ -7,9 +7,10 @@
 //! on the resample ("training") and on the original data ("test"). optimism = mean(train -
 //! test); corrected = apparent - optimism. Indexes: Dxy, C (AUC), Nagelkerke R2, calibration
 //! intercept and slope of the linear predictor, Brier. Resamples whose fit fails (no events,
-//! singular design) are skipped and counted. Note: rms's `bw = TRUE` uses `fastbw`
-//! (approximate Wald-based deletion); here the same selection procedure as for the final
-//! model is rerun exactly, which is the more honest choice; numbers therefore differ from rms.
+//! singular design) are skipped and counted. rms's `bw = TRUE` uses `fastbw` (approximate
+//! Wald-based deletion): `Selection::FastBw` does the same, for a like-for-like comparison;
+//! the other selections rerun the exact procedure used for the final model. R2 is
+//! Nagelkerke's of the recalibrated linear predictor (as `validate.lrm`).
 
 use crate::calibration::{auc_ranks, brier};
 use crate::design::Design;
@@ -35,6 +36,9 @@ pub enum Selection {
         /// Wald or LRT.
         criterion: PCriterion,
     },
+    /// `rms::fastbw` (rule "aic", type "residual") on the full model: what
+    /// `rms::validate(bw = TRUE)` repeats in every resample.
+    FastBw,
 }
 
 /// One validated index.
@@ -84,6 +88,12 @@ pub(crate) fn select(full: &Design, y: &[f64], candidates: &[&str], sel: &Select
         Selection::BackwardP { alpha, criterion } => {
             backward_pvalue(full, y, candidates, &[], *alpha, *criterion, &quick)?.final_terms
         }
+        Selection::FastBw => {
+            // lrm iterates to full convergence; so does the fit fastbw starts from
+            let d = full.subset(candidates)?;
+            let tight = LogisticOptions { control: GlmControl::tight(), ..quick };
+            crate::fastbw::fastbw(&fit_logistic(&d, y, &tight)?, 2.0)?.kept
+        }
     })
 }
 
@@ -94,15 +104,17 @@ pub(crate) fn indexes(y: &[f64], lp: &[f64]) -> Result<[f64; 6]> {
     let c = auc_ranks(y, lp);
     let ybar = y.iter().sum::<f64>() / n as f64;
     let l0 = -2.0 * y.iter().map(|&v| if v == 1.0 { ybar.ln() } else { (1.0 - ybar).ln() }).sum::<f64>();
-    let dev = crate::logistic::binomial_deviance(y, &p);
     let nf = n as f64;
-    let r2 = (1.0 - (-(l0 - dev) / nf).exp()) / (1.0 - (-l0 / nf).exp());
     let mut x = Vec::with_capacity(2 * n);
     for v in lp {
         x.push(1.0);
         x.push(*v);
     }
     let f = irls_logistic(&x, n, 2, y, None, None, &GlmControl::default())?;
+    // Nagelkerke R2 of the recalibrated predictor (intercept + slope on lp), as rms's
+    // validate.lrm computes it on the test sample; on the training sample the recalibration
+    // is the identity, so this is the model's own R2
+    let r2 = (1.0 - (-(l0 - f.deviance) / nf).exp()) / (1.0 - (-l0 / nf).exp());
     Ok([2.0 * (c - 0.5), c, r2, f.coef[0], f.coef[1], brier(y, &p)])
 }
 
