@@ -13,6 +13,7 @@ pub mod added_value;
 pub mod calibration;
 pub mod competing;
 pub mod error;
+pub mod impute;
 pub mod logistic;
 pub mod model;
 pub mod roc;

@@ -4,7 +4,9 @@ use crate::error::{AnalysisError, Result};
 use crate::model::{Terms, strs};
 use crate::table::{BinaryCoding, Table};
 use ecmo_stats::logistic::TestStat;
-use ecmo_stats::survival::{Concordance, ConfType, CoxCoefficient, KmRow, Ties, cox_ph, kaplan_meier, logrank_test};
+use ecmo_stats::survival::{
+    Concordance, ConfType, CoxCoefficient, CoxZph, KmRow, Ties, cox_ph, kaplan_meier, logrank_test,
+};
 use serde::Serialize;
 
 /// What to compute.
@@ -92,6 +94,8 @@ pub struct CoxOut {
     pub score_test: TestStat,
     /// Newton-Raphson iterations.
     pub iterations: usize,
+    /// Proportional-hazards tests (cox.zph, survival 3, km transform).
+    pub proportional_hazards: CoxZph,
 }
 
 /// Result of `analyze survival`.
@@ -205,6 +209,7 @@ pub fn run(table: &Table, req: &SurvivalRequest) -> Result<SurvivalReport> {
             wald_test: m.wald_test,
             score_test: m.score_test,
             iterations: m.iterations,
+            proportional_hazards: m.proportional_hazards,
         })
     };
     Ok(SurvivalReport {

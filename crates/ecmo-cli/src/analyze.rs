@@ -28,7 +28,7 @@ use std::time::Instant;
 /// `ecmo analyze`.
 #[derive(clap::Args, Debug)]
 #[command(
-    about = "Statistics on any CSV table: Table 1, logistic regression, ROC, survival, calibration, validation, subgroups, NRI/IDI, decision curves, competing risks",
+    about = "Statistics on any CSV table: Table 1, logistic regression, ROC, survival, calibration, validation, subgroups, NRI/IDI, decision curves, competing risks, multiple imputation",
     after_help = "Missing values are empty cells and NA; rows missing a used column are dropped and counted.\n\
         Every subcommand prints R-like tables, or JSON with --json (schema: docs/json.md)."
 )]
@@ -62,6 +62,8 @@ enum Cmd {
     Stability(StabilityArgs),
     /// Competing risks: cumulative incidence per cause, Gray's test, Fine-Gray regression.
     Competing(CompetingArgs),
+    /// Logistic model after multiple imputation (chained equations), pooled with Rubin's rules.
+    Impute(ImputeArgs),
 }
 
 /// Input file and output format, shared by every subcommand.
@@ -161,6 +163,8 @@ enum SelectArg {
     StepaicForward,
     /// Backward elimination by p-value (see --alpha, --p-test).
     BackwardP,
+    /// rms::fastbw (approximate Wald deletion, rule aic): what rms::validate(bw = TRUE) uses.
+    Fastbw,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -201,6 +205,7 @@ impl SelectArgs {
                 SelectArg::StepaicBackward => Selection::StepAic(Direction::Backward),
                 SelectArg::StepaicForward => Selection::StepAic(Direction::Forward),
                 SelectArg::BackwardP => p,
+                SelectArg::Fastbw => Selection::FastBw,
             },
         })
     }
@@ -458,6 +463,46 @@ struct CompetingArgs {
     full_table: bool,
 }
 
+#[derive(clap::Args, Debug)]
+struct ImputeArgs {
+    #[command(flatten)]
+    common: Common,
+    #[command(flatten)]
+    model: ModelArgs,
+    /// Columns used only to impute the others (not model terms).
+    #[arg(long, value_delimiter = ',', value_name = "A,B,..")]
+    auxiliary: Vec<String>,
+    /// Number of imputations.
+    #[arg(long, default_value_t = 20, value_name = "M")]
+    m: usize,
+    /// Iterations of the chained equations.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    maxit: usize,
+    /// Seed (same seed, same imputations).
+    #[arg(long, default_value_t = 1, value_name = "S")]
+    seed: u64,
+    /// Bootstrap resamples for optimism correction with the imputation inside each resample.
+    #[arg(long, default_value_t = 0, value_name = "B")]
+    validate: usize,
+}
+
+fn impute(a: ImputeArgs) -> Result<()> {
+    let mut only = vec![a.model.outcome.as_str()];
+    only.extend(a.model.predictors.iter().map(|s| s.as_str()));
+    only.extend(a.auxiliary.iter().map(|s| s.as_str()));
+    let (table, tl) = load(&a.common, &only)?;
+    let req = ecmo_analysis::impute::ImputeRequest {
+        outcome: a.model.outcome.clone(),
+        positive: a.model.positive.clone(),
+        terms: terms(&a.model)?,
+        auxiliary: a.auxiliary.clone(),
+        options: ecmo_analysis::stats::mice::MiceOptions { m: a.m, maxit: a.maxit, seed: a.seed, donors: 5 },
+        validate: a.validate,
+    };
+    let (rep, ta) = timed(|| ecmo_analysis::impute::run(&table, &req))?;
+    emit(&a.common, &rep, (tl, ta), render::impute)
+}
+
 /// Parse FROM:TO:BY (inclusive, rounded to 12 decimals) or a comma list.
 fn thresholds(spec: &str) -> Result<Vec<f64>> {
     let bad = || anyhow::anyhow!("--thresholds must be FROM:TO:BY or P1,P2,..., got '{spec}'");
@@ -557,6 +602,7 @@ pub fn run(args: Args) -> Result<()> {
         Cmd::Dca(a) => dca(a),
         Cmd::Stability(a) => stability(a),
         Cmd::Competing(a) => competing(a),
+        Cmd::Impute(a) => impute(a),
     }
 }
 

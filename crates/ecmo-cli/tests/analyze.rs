@@ -426,3 +426,42 @@ fn competing_risks_match_cmprsk() {
     }
     assert_eq!(r["status"]["causes"], serde_json::json!(["1", "2"]));
 }
+
+#[test]
+fn impute_pools_like_mice() {
+    let (dir, g) = stats_golden("mice.json");
+    let data = format!("{dir}/birthwt_mis.csv");
+    let args = [
+        "analyze",
+        "impute",
+        &data,
+        "--outcome",
+        "low",
+        "--predictors",
+        "age,lwt,race,smoke,ht",
+        "--reference",
+        "race=white",
+        "--m",
+        "20",
+        "--seed",
+        "3",
+    ];
+    let r = json(&args);
+    assert!(r["missing_data"].as_str().unwrap().starts_with("multiple imputation"));
+    assert_eq!(f(&r["complete_cases"]), 127.0);
+    let est = vec_of(&g["pooled"]["estimate"]);
+    let b = vec_of(&g["pooled"]["b"]);
+    for (k, c) in r["model"]["coefficients"].as_array().unwrap().iter().enumerate() {
+        // Monte-Carlo SD of the difference of two MI estimates (m = 20 here, 40 in R)
+        let mc = (b[k] / 20.0 + b[k] / 40.0).sqrt();
+        assert!(
+            (f(&c["estimate"]) - est[k]).abs() < 4.0 * mc + 1e-9,
+            "{}: {} vs R {}",
+            c["term"],
+            f(&c["estimate"]),
+            est[k]
+        );
+    }
+    let again = json(&args);
+    assert_eq!(r["model"], again["model"], "same seed, same pooled model");
+}

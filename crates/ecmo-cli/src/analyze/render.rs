@@ -5,6 +5,7 @@ use ecmo_analysis::BinaryCoding;
 use ecmo_analysis::added_value::{DecisionReport, ReclassificationReport, StabilityReport};
 use ecmo_analysis::calibration::CalibrationReport;
 use ecmo_analysis::competing::CompetingReport;
+use ecmo_analysis::impute::ImputeReport;
 use ecmo_analysis::logistic::LogisticReport;
 use ecmo_analysis::roc::RocReport;
 use ecmo_analysis::subgroup::SubgroupReport;
@@ -160,6 +161,7 @@ pub fn logistic(r: &LogisticReport) -> String {
     header(&mut out, &format!("Logistic regression ({})", r.method), &r.source);
     let _ = writeln!(out, "Outcome {}; {} events in {} rows", coding(&r.outcome), r.events, r.n);
     rows_line(&mut out, r.n, r.dropped);
+    let _ = writeln!(out, "Missing data: {}", r.missing_data);
     if !r.steps.is_empty() {
         let _ = writeln!(out, "\nSelection: {}", r.selection);
         for s in &r.steps {
@@ -395,7 +397,16 @@ pub fn survival(r: &SurvivalReport, full: bool) -> String {
             &["Term", "coef", "exp(coef)", "se(coef)", "z", "Pr(>|z|)", "lower .95", "upper .95"],
             &rows,
         ));
-        let _ = writeln!(out, "Concordance: {}", num(c.concordance, 4));
+        let _ = writeln!(out, "Concordance: {} (se {})", num(c.concordance, 4), num(c.concordance_detail.se, 4));
+        let ph = &c.proportional_hazards;
+        let rows: Vec<Vec<String>> = ph
+            .terms
+            .iter()
+            .chain(std::iter::once(&ph.global))
+            .map(|t| vec![t.term.clone(), num(t.chisq, 4), num(t.df, 2), pval(t.p)])
+            .collect();
+        out.push_str("Proportional hazards (cox.zph, km transform):\n");
+        out.push_str(&table(&["Term", "chisq", "df", "p"], &rows));
         for (name, t) in [("Likelihood ratio", &c.lr_test), ("Wald", &c.wald_test), ("Score (logrank)", &c.score_test)]
         {
             let _ = writeln!(out, "{name} test: {} on {} df, p {}", num(t.statistic, 5), t.df, pval(t.p));
@@ -749,6 +760,59 @@ pub fn competing(r: &CompetingReport, full: bool) -> String {
             m.method,
             if m.converged { "" } else { "; NOT converged" }
         );
+    }
+    out
+}
+
+/// Multiple imputation.
+pub fn impute(r: &ImputeReport) -> String {
+    let mut out = String::new();
+    header(&mut out, "Logistic regression after multiple imputation", &r.source);
+    let _ = writeln!(out, "Outcome {}", coding(&r.outcome));
+    let _ = writeln!(
+        out,
+        "Rows: {} (complete cases {}, {} with imputed values)\nMissing data: {}",
+        r.n, r.complete_cases, r.incomplete_rows, r.missing_data
+    );
+    let m = &r.model;
+    let rows: Vec<Vec<String>> = m
+        .coefficients
+        .iter()
+        .map(|c| {
+            vec![
+                c.term.clone(),
+                num(c.estimate, 5),
+                num(c.se, 4),
+                num(c.estimate.exp(), 4),
+                format!("{}-{}", num(c.ci_low.exp(), 4), num(c.ci_high.exp(), 4)),
+                num(c.df, 4),
+                pval(c.p),
+                num(c.fmi, 3),
+            ]
+        })
+        .collect();
+    out.push_str("\nPooled coefficients (Rubin's rules, Barnard-Rubin df):\n");
+    out.push_str(&table(&["Term", "Estimate", "SE", "OR", "95% CI (OR)", "df", "p", "FMI"], &rows));
+    let _ = writeln!(
+        out,
+        "Pooled AUC {} (95% CI {}-{}); {}",
+        num(m.auc.auc, 4),
+        num(m.auc.ci_low, 4),
+        num(m.auc.ci_high, 4),
+        m.auc.method
+    );
+    if let Some(v) = &r.validation {
+        let rows: Vec<Vec<String>> = v
+            .indexes
+            .iter()
+            .map(|i| vec![i.name.clone(), num(i.apparent, 4), num(i.optimism, 4), num(i.corrected, 4)])
+            .collect();
+        let _ = writeln!(
+            out,
+            "\n{}: {} of {} resamples, m = {} each, seed {}",
+            v.method, v.successful, v.replicates, v.m, v.seed
+        );
+        out.push_str(&table(&["Index", "Apparent", "Optimism", "Corrected"], &rows));
     }
     out
 }
