@@ -1,6 +1,6 @@
 //! Patient-page latency on a large registry (issue 7: p95 < 100 ms on 10,000 runs).
 //!
-//! `cargo run --release -p ecmo-server --example page_latency -- DB [RUNS] [REQUESTS]`
+//! `cargo run --release -p ecmo-server --example page_latency -- DB [RUNS] [REQUESTS] [MODELS_DIR]`
 //! creates DB with RUNS synthetic runs if it does not exist, builds the patient list,
 //! then requests `/patients/{run}` for random runs through the full router (session
 //! lookup, audit append, load, scores, decision tree, HTML and SVG) and prints the
@@ -34,7 +34,14 @@ async fn main() {
     }
     let ids: Vec<String> =
         SqliteStore::open(&db).expect("open").run_summaries().expect("runs").into_iter().map(|r| r.run_id).collect();
-    let state = AppState::open(&db).expect("state");
+    let mut assess = ecmo_bedside::AssessConfig::default();
+    if let Some(dir) = args.get(4) {
+        for (path, m) in ecmo_model::list_dir(std::path::Path::new(dir)).expect("models directory") {
+            assess.models.push(m.unwrap_or_else(|e| panic!("{}: {e}", path.display())));
+        }
+        eprintln!("{} prediction model(s) from {dir}", assess.models.len());
+    }
+    let state = AppState::open_with(&db, assess).expect("state");
     let t = Instant::now();
     build_list_cache(&state);
     eprintln!("patient list of {} runs built in {:.1} s", ids.len(), t.elapsed().as_secs_f64());
