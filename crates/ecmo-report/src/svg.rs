@@ -400,7 +400,8 @@ pub fn trajectory_chart(t: &Trajectory) -> String {
     s
 }
 
-fn nice_step(raw: f64) -> f64 {
+/// A "nice" axis step (1, 2 or 5 times a power of ten) at or above `raw`; also used by the web charts.
+pub fn nice_step(raw: f64) -> f64 {
     let mag = 10f64.powf(raw.log10().floor());
     let f = raw / mag;
     let nice = if f <= 1.0 {

@@ -13,21 +13,9 @@ const RIGHT: f64 = 16.0;
 const TOP: f64 = 14.0;
 const BOTTOM: f64 = 24.0;
 
-/// A "nice" tick step for a range split into about `n` parts.
+/// A "nice" tick step for a range split into about `n` parts (the study report's rule).
 fn tick_step(span: f64, n: f64) -> f64 {
-    let raw = (span / n).max(1e-9);
-    let mag = 10f64.powf(raw.log10().floor());
-    let f = raw / mag;
-    let nice = if f <= 1.0 {
-        1.0
-    } else if f <= 2.0 {
-        2.0
-    } else if f <= 5.0 {
-        5.0
-    } else {
-        10.0
-    };
-    nice * mag
+    ecmo_report::svg::nice_step((span / n).max(1e-9))
 }
 
 fn fmt_num(v: f64) -> String {

@@ -303,16 +303,22 @@ fn finished(j: &Job) -> Result<(), ApiError> {
     }
 }
 
+/// A finished job's output, for a researcher; the reading is audited.
+async fn finished_job(state: &AppState, session: &Session, id: &str, what: &str) -> Result<Job, ApiError> {
+    session.require(state, RESEARCH, "studies").await?;
+    let j = job(state, id)?;
+    finished(&j)?;
+    session.audit(state, "read", &format!("study {what} {} (job {})", j.study, j.id), None, "success").await?;
+    Ok(j)
+}
+
 /// The self-contained HTML report (inline styles and SVG; no scripts).
 pub async fn report(
     State(state): State<AppState>,
     session: Session,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    session.require(&state, RESEARCH, "studies").await?;
-    let j = job(&state, &id)?;
-    finished(&j)?;
-    session.audit(&state, "read", &format!("study report {} (job {})", j.study, j.id), None, "success").await?;
+    let j = finished_job(&state, &session, &id, "report").await?;
     let html = j.html.map(|h| h.as_str().to_string()).unwrap_or_default();
     Ok((
         [
@@ -329,10 +335,7 @@ pub async fn results(
     session: Session,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    session.require(&state, RESEARCH, "studies").await?;
-    let j = job(&state, &id)?;
-    finished(&j)?;
-    session.audit(&state, "read", &format!("study results {} (job {})", j.study, j.id), None, "success").await?;
+    let j = finished_job(&state, &session, &id, "results").await?;
     let json = j.json.map(|h| h.as_str().to_string()).unwrap_or_default();
     let disposition = format!("attachment; filename=\"{}-results.json\"", j.study);
     Ok(([(header::CONTENT_TYPE, "application/json".to_string()), (header::CONTENT_DISPOSITION, disposition)], json)
