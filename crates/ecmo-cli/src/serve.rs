@@ -4,9 +4,9 @@
 use crate::{DbArg, InvalidInput};
 use anyhow::{Context, Result};
 use ecmo_server::auth::{hash_password, now};
-use ecmo_store::accounts::{Accounts, Role};
+use ecmo_server::state::WebStore;
+use ecmo_store::accounts::Role;
 use ecmo_store::audit::{AuditLog, AuditRecord, verify_log};
-use ecmo_store::sqlite::SqliteStore;
 use std::io::{BufRead, IsTerminal};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -41,26 +41,17 @@ fn load_models(dir: Option<&Path>) -> Result<Vec<ecmo_model::ModelFile>> {
     Ok(models)
 }
 
-/// The web application needs the accounts and audit tables, which only the SQLite
-/// store has so far.
-fn sqlite_path(db: &DbArg) -> Result<&Path> {
-    if ecmo_store::is_postgres_url(&db.db) {
-        return Err(InvalidInput(
-            "the web application and its accounts and audit log run on a SQLite registry for now; give --db PATH"
-                .into(),
-        )
-        .into());
-    }
-    Ok(Path::new(&db.db))
+/// The registry with its accounts and audit log (SQLite file or PostgreSQL URL).
+fn open(db: &DbArg) -> Result<Box<dyn WebStore>> {
+    ecmo_server::state::open_web_store(&db.db).with_context(|| format!("opening {}", db.label()))
 }
 
 pub fn serve(args: ServeArgs) -> Result<()> {
-    let path = sqlite_path(&args.db)?;
-    if !path.exists() {
+    if !args.db.exists() {
         return Err(InvalidInput(format!(
             "no registry at {}; create one with `ecmo demo` or `ecmo import DIR --db {}`",
-            path.display(),
-            path.display()
+            args.db.label(),
+            args.db.label()
         ))
         .into());
     }
@@ -68,8 +59,8 @@ pub fn serve(args: ServeArgs) -> Result<()> {
         models: load_models(args.models.as_deref())?,
         ..ecmo_bedside::AssessConfig::default()
     };
-    let state =
-        ecmo_server::AppState::open_with(path, assess).with_context(|| format!("opening {}", path.display()))?;
+    let state = ecmo_server::AppState::open_with(&args.db.db, assess)
+        .with_context(|| format!("opening {}", args.db.label()))?;
     let has_admin = {
         let store = state.pool.get()?;
         store.accounts()?.iter().any(|a| a.role == Role::Admin && !a.disabled)
@@ -77,11 +68,16 @@ pub fn serve(args: ServeArgs) -> Result<()> {
     if !has_admin {
         eprintln!(
             "note: no administrator yet; create one with `ecmo user add --role admin NAME --db {}`",
-            path.display()
+            args.db.label()
         );
     }
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    rt.block_on(ecmo_server::serve(state, args.addr)).with_context(|| format!("serving on {}", args.addr))?;
+    let served = rt.block_on(ecmo_server::serve(state.clone(), args.addr));
+    // The last handle on the connection pool is dropped here, outside the async runtime
+    // (the synchronous PostgreSQL client must not be dropped inside it).
+    drop(rt);
+    drop(state);
+    served.with_context(|| format!("serving on {}", args.addr))?;
     Ok(())
 }
 
@@ -135,8 +131,7 @@ pub fn user(args: UserArgs) -> Result<()> {
             ecmo_server::api::check_name(&name).map_err(|e| InvalidInput(format!("name '{name}': {}", e.reason())))?;
             let password = read_password()?;
             let hash = hash_password(&password).map_err(InvalidInput)?;
-            let path = sqlite_path(&db)?;
-            let mut store = SqliteStore::open(path).with_context(|| format!("opening {}", path.display()))?;
+            let mut store = open(&db)?;
             match store.add_account(&name, role, &hash, now()) {
                 Ok(_) => {}
                 Err(ecmo_store::StoreError::Duplicate(what)) => {
@@ -154,12 +149,11 @@ pub fn user(args: UserArgs) -> Result<()> {
                 outcome: "success".into(),
                 from: "command line".into(),
             })?;
-            println!("Created account '{name}' with role {role} in {}.", path.display());
+            println!("Created account '{name}' with role {role} in {}.", db.label());
             Ok(())
         }
         UserCommand::List { db } => {
-            let path = sqlite_path(&db)?;
-            let store = SqliteStore::open(path).with_context(|| format!("opening {}", path.display()))?;
+            let store = open(&db)?;
             for a in store.accounts()? {
                 println!("{:<24} {:<11} {}", a.name, a.role, if a.disabled { "disabled" } else { "active" });
             }
@@ -194,9 +188,9 @@ pub enum AuditCommand {
 pub fn audit(args: AuditArgs) -> Result<()> {
     match args.command {
         AuditCommand::Verify { db } => {
-            let path = sqlite_path(&db)?;
-            let store = SqliteStore::open(path).with_context(|| format!("opening {}", path.display()))?;
-            match verify_log(&store)? {
+            let store = open(&db)?;
+            let log: &dyn AuditLog = &*store;
+            match verify_log(log)? {
                 Ok(n) => {
                     println!("audit log intact: {n} entries, each chained to the previous by SHA-256");
                     Ok(())
@@ -205,9 +199,9 @@ pub fn audit(args: AuditArgs) -> Result<()> {
             }
         }
         AuditCommand::Export { db, out } => {
-            let path = sqlite_path(&db)?;
-            let mut store = SqliteStore::open(path).with_context(|| format!("opening {}", path.display()))?;
-            let bundle = ecmo_server::fhir::export(&store)?;
+            let mut store = open(&db)?;
+            let log: &dyn AuditLog = &*store;
+            let bundle = ecmo_server::fhir::export(log)?;
             let text = serde_json::to_string_pretty(&bundle)?;
             match &out {
                 Some(f) => std::fs::write(f, text + "\n").with_context(|| format!("writing {}", f.display()))?,

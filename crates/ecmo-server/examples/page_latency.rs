@@ -41,7 +41,7 @@ async fn main() {
         }
         eprintln!("{} prediction model(s) from {dir}", assess.models.len());
     }
-    let state = AppState::open_with(&db, assess).expect("state");
+    let state = AppState::open_with(&db.to_string_lossy(), assess).expect("state");
     let t = Instant::now();
     build_list_cache(&state);
     eprintln!("patient list of {} runs built in {:.1} s", ids.len(), t.elapsed().as_secs_f64());

@@ -10,9 +10,8 @@ use axum::Json;
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use ecmo_store::Store;
-use ecmo_store::accounts::{Account, Accounts, Role};
-use ecmo_store::audit::{AuditEntry, AuditLog, verify_log};
+use ecmo_store::accounts::{Account, Role};
+use ecmo_store::audit::{AuditEntry, verify_log};
 use serde::{Deserialize, Serialize};
 
 /// Who may call a route.

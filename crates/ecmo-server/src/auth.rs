@@ -8,8 +8,8 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use ecmo_store::accounts::{Account, Accounts, Role};
-use ecmo_store::audit::{AuditLog, AuditRecord, hex};
+use ecmo_store::accounts::{Account, Role};
+use ecmo_store::audit::{AuditRecord, hex};
 use sha2::{Digest, Sha256};
 use std::net::SocketAddr;
 

@@ -5,9 +5,9 @@
 //! importer would refuse is refused here with the same reason.
 
 use crate::error::FieldError;
+use crate::state::WebStore;
 use ecmo_store::csv_format::{self, Context, ReadOutcome};
-use ecmo_store::sqlite::SqliteStore;
-use ecmo_store::{ConflictPolicy, Store, StoreError};
+use ecmo_store::{ConflictPolicy, StoreError};
 use serde::{Deserialize, Serialize};
 
 /// One hand-recorded value. `kind` is `event` (code = event code, e.g. `echo_lvef`)
@@ -79,7 +79,7 @@ fn errors_of(out: &[ecmo_store::csv_format::RowError]) -> Vec<FieldError> {
 /// Validate `entry` for `run_id` exactly as an import would, then store it.
 /// `Ok(Err(errors))` means the entry was refused and nothing was written.
 pub fn record(
-    store: &mut SqliteStore,
+    store: &mut dyn WebStore,
     run_id: &str,
     entry: &Entry,
     who: &str,
@@ -115,7 +115,8 @@ pub fn record(
     let mut out = ReadOutcome::default();
     {
         let reader = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(bytes.as_slice());
-        let mut ctx = Context::new(&*store);
+        let known: &dyn ecmo_store::csv_format::KnownRuns = &*store;
+        let mut ctx = Context::new(known);
         csv_format::read_file(file, reader, &mut ctx, &mut out);
     }
     if !out.errors.is_empty() {

@@ -3,31 +3,47 @@
 
 use crate::error::ApiError;
 use crate::views::ListRow;
-use ecmo_store::StoreError;
 use ecmo_store::accounts::Accounts;
+use ecmo_store::audit::AuditLog;
+use ecmo_store::csv_format::KnownRuns;
 use ecmo_store::sqlite::SqliteStore;
+use ecmo_store::{Store, StoreError};
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 
-/// Connections are opened on demand and kept for reuse (SQLite connections are
-/// cheap but not free: each opening checks the schema).
+/// What the application needs of a registry: the records, accounts and the audit log.
+/// SQLite and PostgreSQL both provide it (`--db PATH` or `--db postgres://...`).
+pub trait WebStore: Store + Accounts + AuditLog + KnownRuns + Send {}
+
+impl<T: Store + Accounts + AuditLog + KnownRuns + Send> WebStore for T {}
+
+/// Open a registry by its `--db` spec: a SQLite file or a PostgreSQL URL.
+pub fn open_web_store(spec: &str) -> Result<Box<dyn WebStore>, StoreError> {
+    if ecmo_store::is_postgres_url(spec) {
+        Ok(Box::new(ecmo_store::postgres::PgStore::open(spec)?))
+    } else {
+        Ok(Box::new(SqliteStore::open(Path::new(spec))?))
+    }
+}
+
+/// Connections are opened on demand and kept for reuse (opening one checks the schema).
 pub struct Pool {
-    path: PathBuf,
-    idle: Mutex<Vec<SqliteStore>>,
+    spec: String,
+    idle: Mutex<Vec<Box<dyn WebStore>>>,
 }
 
 impl Pool {
-    pub fn new(path: &Path) -> Result<Self, StoreError> {
-        let first = SqliteStore::open(path)?;
-        Ok(Pool { path: path.to_path_buf(), idle: Mutex::new(vec![first]) })
+    pub fn new(spec: &str) -> Result<Self, StoreError> {
+        let first = open_web_store(spec)?;
+        Ok(Pool { spec: spec.to_string(), idle: Mutex::new(vec![first]) })
     }
 
     pub fn get(&self) -> Result<Pooled<'_>, StoreError> {
         let reused = self.idle.lock().ok().and_then(|mut v| v.pop());
         let store = match reused {
             Some(s) => s,
-            None => SqliteStore::open(&self.path)?,
+            None => open_web_store(&self.spec)?,
         };
         Ok(Pooled { pool: self, store: Some(store) })
     }
@@ -35,19 +51,19 @@ impl Pool {
 
 pub struct Pooled<'a> {
     pool: &'a Pool,
-    store: Option<SqliteStore>,
+    store: Option<Box<dyn WebStore>>,
 }
 
 impl std::ops::Deref for Pooled<'_> {
-    type Target = SqliteStore;
-    fn deref(&self) -> &SqliteStore {
-        self.store.as_ref().expect("present until drop")
+    type Target = dyn WebStore;
+    fn deref(&self) -> &(dyn WebStore + 'static) {
+        self.store.as_deref().expect("present until drop")
     }
 }
 
 impl std::ops::DerefMut for Pooled<'_> {
-    fn deref_mut(&mut self) -> &mut SqliteStore {
-        self.store.as_mut().expect("present until drop")
+    fn deref_mut(&mut self) -> &mut (dyn WebStore + 'static) {
+        self.store.as_deref_mut().expect("present until drop")
     }
 }
 
@@ -104,13 +120,14 @@ impl std::ops::Deref for AppState {
 const PSEUDONYM_KEY: &str = "pseudonym_key";
 
 impl AppState {
-    /// Open the registry and load (or create, on first start) the pseudonymisation key.
-    pub fn open(db: &Path) -> Result<Self, StoreError> {
+    /// Open the registry (a SQLite path or a PostgreSQL URL) and load (or create, on first
+    /// start) the pseudonymisation key.
+    pub fn open(db: &str) -> Result<Self, StoreError> {
         Self::open_with(db, ecmo_bedside::assess::AssessConfig::default())
     }
 
     /// As [`AppState::open`], assessing with `assess` (models, rules, thresholds).
-    pub fn open_with(db: &Path, assess: ecmo_bedside::assess::AssessConfig) -> Result<Self, StoreError> {
+    pub fn open_with(db: &str, assess: ecmo_bedside::assess::AssessConfig) -> Result<Self, StoreError> {
         let pool = Pool::new(db)?;
         let key = {
             let mut s = pool.get()?;
@@ -139,12 +156,12 @@ impl AppState {
     pub async fn db<T, F>(&self, f: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut SqliteStore) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(&mut dyn WebStore) -> Result<T, ApiError> + Send + 'static,
     {
         let state = self.clone();
         tokio::task::spawn_blocking(move || {
             let mut s = state.pool.get()?;
-            f(&mut s)
+            f(&mut *s)
         })
         .await
         .map_err(ApiError::internal)?

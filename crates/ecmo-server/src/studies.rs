@@ -12,7 +12,6 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ecmo_scores::features::{FeatureBuilder, FeatureConfig};
-use ecmo_store::Store;
 use ecmo_store::accounts::Role;
 use ecmo_study::{BUILTIN, RunOptions, StudyDef, StudyRun};
 use serde::{Deserialize, Serialize};

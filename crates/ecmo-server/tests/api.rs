@@ -9,6 +9,7 @@ use ecmo_server::api::{API_ROUTES, Access};
 use ecmo_server::{AppState, auth, build_list_cache, router};
 use ecmo_store::Store;
 use ecmo_store::accounts::{Accounts, Role};
+use ecmo_store::csv_format::KnownRuns;
 use ecmo_store::sqlite::SqliteStore;
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -27,12 +28,17 @@ const PASSWORD: &str = "a long enough password";
 
 fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    let spec = db.to_str().unwrap().to_string();
+    fixture_on(dir, &spec, &mut SqliteStore::open(&db).unwrap())
+}
+
+/// The same registry and accounts on any backend (`spec` opens `store` again).
+fn fixture_on<S: Store + KnownRuns + Accounts>(dir: tempfile::TempDir, spec: &str, store: &mut S) -> Fixture {
     let csv = dir.path().join("csv");
     std::fs::create_dir_all(&csv).unwrap();
     ecmo_synth::write_registry(&csv, 6, 11, &ecmo_synth::Mix::default(), 1, &|_| {}).unwrap();
-    let db = dir.path().join("t.db");
-    let mut store = SqliteStore::open(&db).unwrap();
-    let imported = ecmo_store::import_dir(&mut store, &csv, false).unwrap();
+    let imported = ecmo_store::import_dir(store, &csv, false).unwrap();
     assert!(imported.committed, "{:?}", imported.invalid.first());
     let hash = auth::hash_password(PASSWORD).unwrap();
     for (name, role) in [("clin", Role::Clinician), ("res", Role::Researcher), ("adm", Role::Admin)] {
@@ -41,11 +47,11 @@ fn fixture() -> Fixture {
     store.add_account("other", Role::Clinician, &hash, 0).unwrap();
     let runs = store.run_summaries().unwrap();
     let all_ids = runs.iter().flat_map(|r| [r.run_id.clone(), r.patient_id.clone()]).collect();
-    drop(store);
-    let state = AppState::open(&db).unwrap();
+    let state = AppState::open(spec).unwrap();
     build_list_cache(&state);
     let (run_id, patient_id) = (runs[0].run_id.clone(), runs[0].patient_id.clone());
     let pseudonym = ecmo_server::pseudo::pseudonym(&state.pseudonym_key, &run_id);
+    let db = std::path::PathBuf::from(spec);
     Fixture { _dir: dir, db, app: router(state), run_id, patient_id, pseudonym, all_ids }
 }
 
@@ -117,7 +123,38 @@ fn leaks(f: &Fixture, body: &str) -> Option<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_api_route_refuses_the_roles_that_may_not_use_it_and_leaks_nothing() {
-    let f = fixture();
+    access_checks(&fixture()).await;
+}
+
+/// The same on PostgreSQL, when a test server is configured (ECMO_TEST_PG_URL; required
+/// with ECMO_REQUIRE_PG=1).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_application_runs_on_postgresql_too() {
+    let Some(server) = ecmo_store::testing::pg_server_url() else {
+        eprintln!("ECMO_TEST_PG_URL not set: PostgreSQL variant not run");
+        return;
+    };
+    let spec = ecmo_store::testing::fresh_pg_spec(&server, "web_api");
+    // The synchronous PostgreSQL client runs its own runtime: open it off the async threads.
+    let f = tokio::task::spawn_blocking(move || {
+        let mut store = ecmo_store::testing::open_pg(&spec);
+        fixture_on(tempfile::tempdir().unwrap(), &spec, &mut store)
+    })
+    .await
+    .unwrap();
+    access_checks(&f).await;
+    let c = login(&f.app, "clin").await;
+    let bad = json!({"kind": "observation", "code": "gcs", "time": "2000-01-01 00:00", "value": "7.5"});
+    let a = call(&f.app, "post", &format!("/api/runs/{}/entries", f.run_id), Some(&c), Some(bad)).await;
+    assert_eq!(a.json()["field"], "value", "{}", a.body);
+    let admin = login(&f.app, "adm").await;
+    let v = call(&f.app, "get", "/api/admin/audit/verify", Some(&admin), None).await.json();
+    assert_eq!(v["intact"], true, "{v}");
+    // Pooled PostgreSQL connections must be dropped off the async threads too.
+    tokio::task::spawn_blocking(move || drop(f)).await.unwrap();
+}
+
+async fn access_checks(f: &Fixture) {
     // A finished study, so that its report and results can be asked for.
     let researcher = login(&f.app, "res").await;
     let job = run_study(&f.app, &researcher, json!({"study": "vad", "bootstrap": "2"})).await["id"].as_u64().unwrap();
@@ -131,7 +168,7 @@ async fn every_api_route_refuses_the_roles_that_may_not_use_it_and_leaks_nothing
                 Some((name, _)) => Some(login(&f.app, name).await),
                 None => None,
             };
-            let (path, body) = concrete(&f, route.path, route.method, n, job);
+            let (path, body) = concrete(f, route.path, route.method, n, job);
             let a = call(&f.app, route.method, &path, cookie.as_deref(), body).await;
             let label = format!("{} {} as {:?}: {} {}", route.method, route.path, who.map(|w| w.0), a.status, a.body);
             let allowed = match (route.access, who) {
@@ -145,13 +182,13 @@ async fn every_api_route_refuses_the_roles_that_may_not_use_it_and_leaks_nothing
             } else {
                 let expected = if who.is_none() { StatusCode::UNAUTHORIZED } else { StatusCode::FORBIDDEN };
                 assert_eq!(a.status, expected, "{label}");
-                assert_eq!(leaks(&f, &a.body), None, "{label}");
+                assert_eq!(leaks(f, &a.body), None, "{label}");
                 let e = a.json();
                 assert!(e["reason"].is_string() && e.get("field").is_some() && e.get("value").is_some(), "{label}");
             }
             // Researchers never receive a run id, patient id or calendar date.
             if who.is_some_and(|w| w.1 == Role::Researcher) && a.status.is_success() && route.access != Access::Public {
-                assert_eq!(leaks(&f, &a.body), None, "{label}");
+                assert_eq!(leaks(f, &a.body), None, "{label}");
                 assert!(!a.body.contains("flow_start") && !a.body.contains("patient_id"), "{label}");
             }
         }
