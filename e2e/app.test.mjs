@@ -138,7 +138,7 @@ test("researcher: pseudonymised cohort without identifiers or dates", async () =
   await page.getByRole("link", { name: "Open the report" }).click();
   const report = await page.locator("body").innerText();
   assert.doesNotMatch(report, /SYN-[RP]\d/, "the report names runs by pseudonym");
-  await page.screenshot({ path: `${SHOTS}/study-report.png`, fullPage: false });
+  await page.screenshot({ path: `${SHOTS}/web-study-report.png`, fullPage: false });
 
   await page.goto(`${BASE}/models`);
   assert.match(await page.locator("main").innerText(), /Prediction models/);

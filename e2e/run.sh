@@ -47,5 +47,9 @@ done
 [ -n "$url" ] || { echo "e2e: the server did not start" >&2; cat "$work/serve.log" >&2; exit 1; }
 
 cd "$here"
-ECMO_URL="$url" CHROMIUM="$chromium" ECMO_SCREENSHOTS="$root/docs/img" node --test --test-concurrency=1 app.test.mjs
+# Screenshots go to a scratch dir; ECMO_SCREENSHOTS=docs/img refreshes the README's pictures.
+shots="${ECMO_SCREENSHOTS:-$work/screens}"
+case "$shots" in /*) ;; *) shots="$root/$shots" ;; esac
+mkdir -p "$shots"
+ECMO_URL="$url" CHROMIUM="$chromium" ECMO_SCREENSHOTS="$shots" node --test --test-concurrency=1 app.test.mjs
 "$ecmo" audit verify --db "$work/e2e.db"
