@@ -3,7 +3,7 @@
 #   Rscript stats_vs_r.R run DIR       -> DIR/r_results.json (numbers and seconds per analysis)
 # Timings cover the analysis only (the CSV is read before the clock starts).
 suppressPackageStartupMessages({
-  library(pROC); library(survival); library(MASS); library(rms)
+  library(pROC); library(survival); library(MASS); library(rms); library(cmprsk); library(mice); library(Hmisc)
 })
 args <- commandArgs(trailingOnly = TRUE)
 mode <- args[1]; dir <- args[2]
@@ -26,10 +26,19 @@ if (mode == "gen") {
   # two markers with ties (rounded), correlated with the outcome
   m1 <- round(lp + rnorm(n), 2)
   m2 <- round(0.5 * lp + rnorm(n), 2)
-  d <- data.frame(y = y, m1 = m1, m2 = m2, time = time, event = event, grp = grp, x)
+  # competing cause of the event (1 or 2), and predicted risks of a small and a full model
+  cause <- ifelse(event == 1, 1 + rbinom(n, 1, plogis(-0.5 + 0.8 * x[, 4])), 0)
+  p_small <- round(plogis(-1 + 0.8 * x[, 1] - 0.5 * x[, 2]), 6)
+  p_full <- round(plogis(lp), 6)
+  d <- data.frame(y = y, m1 = m1, m2 = m2, time = time, event = event, grp = grp, cause = cause,
+                  p_small = p_small, p_full = p_full, x)
   write.csv(d, file.path(dir, "bench.csv"), row.names = FALSE, quote = FALSE)
   write.csv(d[1:10000, ], file.path(dir, "bench_1e4.csv"), row.names = FALSE, quote = FALSE)
   write.csv(d[1:2000, ], file.path(dir, "bench_2000.csv"), row.names = FALSE, quote = FALSE)
+  # incomplete copy of the first 2,000 rows for multiple imputation (MCAR)
+  dm <- d[1:2000, c("y", "x1", "x2", "x3", "grp")]
+  dm$x1[sample(2000, 300)] <- NA; dm$x2[sample(2000, 200)] <- NA; dm$grp[sample(2000, 200)] <- NA
+  write.csv(dm, file.path(dir, "bench_mis.csv"), row.names = FALSE, quote = FALSE, na = "NA")
   quit(save = "no")
 }
 
@@ -75,6 +84,44 @@ set.seed(1)
 a <- tm({ fit <- lrm(f15, data = d2, x = TRUE, y = TRUE); validate(fit, B = 200, bw = TRUE) })
 v <- a$r
 put("validate", a$t, list(apparent_dxy = num(v["Dxy", "index.orig"]), corrected_dxy = num(v["Dxy", "index.corrected"])))
+
+# subgroup: per-level glm and the LR test of the interaction, n = N
+a <- tm({
+  fits <- lapply(0:1, function(g) glm(y ~ m1, family = binomial, data = d[d$grp == g, ]))
+  m0 <- glm(y ~ m1 + factor(grp), family = binomial, data = d)
+  m1i <- glm(y ~ m1 * factor(grp), family = binomial, data = d)
+  list(fits, anova(m0, m1i, test = "LRT"))
+})
+put("subgroup", a$t, list(lr = num(a$r[[2]]$Deviance[2]), or = num(sapply(a$r[[1]], function(f) exp(coef(f)[2])))))
+# NRI / IDI, n = N
+a <- tm(improveProb(d$p_small, d$p_full, d$y))
+put("nri", a$t, list(nri = num(a$r$nri), idi = num(a$r$idi)))
+# decision curve, 99 thresholds, explicit formula, n = N
+thr <- round(seq(0.01, 0.99, by = 0.01), 12)  # as ecmo parses 0.01:0.99:0.01
+a <- tm(sapply(thr, function(t) { pos <- d$p_full >= t; (sum(pos & d$y == 1) - sum(pos & d$y == 0) * t / (1 - t)) / nrow(d) }))
+put("dca", a$t, list(nb = num(a$r)))
+# net-benefit difference, 200 bootstrap resamples, 99 thresholds, n = 1e4
+a <- tm({ set.seed(3); replicate(200, { i <- sample.int(nrow(d4), replace = TRUE); yy <- d4$y[i]
+  sapply(thr, function(t) { a1 <- d4$p_full[i] >= t; a2 <- d4$p_small[i] >= t
+    (sum(a1 & yy == 1) - sum(a1 & yy == 0) * t / (1 - t) - sum(a2 & yy == 1) + sum(a2 & yy == 0) * t / (1 - t)) / length(yy) }) }) })
+put("dcaboot", a$t, list(b = num(200)))
+# cumulative incidence and Gray's test by grp, n = N
+a <- tm(cuminc(d$time, d$cause, d$grp))
+put("cif", a$t, list(gray = num(a$r$Tests[, "stat"])))
+# Fine-Gray, 3 covariates, n = 2000
+a <- tm(crr(d2$time, d2$cause, cbind(d2$x1, d2$x2, d2$grp), failcode = 1, cencode = 0))
+put("finegray", a$t, list(coef = num(a$r$coef)))
+# Youden cut-off bootstrap CI, 500 stratified resamples, n = 1e4
+r4 <- roc(d4$y, d4$m1, levels = c(0, 1), direction = "<", quiet = TRUE)
+a <- tm({ set.seed(4); ci.coords(r4, x = "best", input = "threshold", ret = "threshold", best.method = "youden",
+                                 best.policy = "random", boot.n = 500, progress = "none") })
+put("youden", a$t, list(ci = num(as.numeric(a$r$threshold)[c(1, 3)])))
+# multiple imputation m = 20, maxit = 10, pooled glm, n = 2000
+dm <- read.csv(file.path(dir, "bench_mis.csv"))
+dm$grp <- factor(dm$grp)
+a <- tm({ imp <- mice(dm, m = 20, maxit = 10, seed = 5, printFlag = FALSE)
+  summary(pool(with(imp, glm(y ~ x1 + x2 + x3 + grp, family = binomial)))) })
+put("mice", a$t, list(coef = num(a$r$estimate)))
 
 writeLines(paste0("{", paste(sprintf("\"%s\":%s", names(out), unlist(out)), collapse = ",\n"), "}"),
            file.path(dir, "r_results.json"))

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Side-by-side speed of `ecmo analyze` and R on the same generated data, in one run.
 #
-#   bench/stats_vs_r.sh [N]        (default N = 1000000; needs Rscript with pROC, survival, MASS, rms,
+#   bench/stats_vs_r.sh [N]        (default N = 1000000; needs Rscript with pROC, survival, MASS, rms, cmprsk, mice,
 #                                   python3, and a release build: cargo build --release -p ecmo-cli)
 #
 # 1. R generates one synthetic dataset (N rows: binary y, markers m1/m2, time/event/grp,
@@ -20,7 +20,7 @@ DIR=${BENCH_DIR:-$(mktemp -d /tmp/ecmo-bench.XXXXXX)}
 command -v Rscript >/dev/null || { echo "needs R: apt-get install -y r-base-core r-cran-proc r-cran-survival r-cran-mass r-cran-rms" >&2; exit 1; }
 
 echo "data: $DIR (N = $N)"
-if [ ! -s "$DIR/bench.csv" ] || [ "$(($(wc -l < "$DIR/bench.csv") - 1))" != "$N" ]; then
+if [ ! -s "$DIR/bench_mis.csv" ] || [ "$(($(wc -l < "$DIR/bench.csv") - 1))" != "$N" ]; then
   Rscript "$HERE/stats_vs_r.R" gen "$DIR" "$N"
 fi
 echo "running R ..."
@@ -45,6 +45,15 @@ run km survival "$DIR/bench.csv" --time time --event event --group grp
 run cox survival "$DIR/bench.csv" --time time --event event --cox x1,x2,x3,grp
 run stepaic logistic "$DIR/bench_1e4.csv" --outcome y --predictors "$X20" --select stepaic-backward --no-profile
 run validate validate "$DIR/bench_2000.csv" --outcome y --predictors "$X15" --select stepaic-backward --bootstrap 200 --seed 1
+run validate_fbw validate "$DIR/bench_2000.csv" --outcome y --predictors "$X15" --select fastbw --bootstrap 200 --seed 1
+run subgroup subgroup "$DIR/bench.csv" --outcome y --predictor m1 --by grp --no-profile
+run nri reclassification "$DIR/bench.csv" --outcome y --old p_small --new p_full
+run dca dca "$DIR/bench.csv" --outcome y --models p_full --thresholds 0.01:0.99:0.01
+run dcaboot dca "$DIR/bench_1e4.csv" --outcome y --models p_full,p_small --thresholds 0.01:0.99:0.01 --bootstrap 200
+run cif competing "$DIR/bench.csv" --time time --status cause --by grp
+run finegray competing "$DIR/bench_2000.csv" --time time --status cause --finegray x1,x2,grp
+run youden roc "$DIR/bench_1e4.csv" --outcome y --predictors m1 --direction "<" --no-coords --youden-bootstrap 500
+run mice impute "$DIR/bench_mis.csv" --outcome y --predictors x1,x2,x3,grp --categorical grp --m 20 --maxit 10 --seed 5
 
 python3 - "$DIR" <<'PY'
 import json, sys
@@ -70,6 +79,21 @@ checks["cox"] = max(max(rel(c["coef"], b) for c, b in zip(e["cox"]["cox"]["coeff
 same_terms = e["stepaic"]["terms"] == r["stepaic"]["terms"]
 checks["stepaic"] = rel(e["stepaic"]["aic"], r["stepaic"]["aic"][0]) if same_terms else float("inf")
 dxy = [i for i in e["validate"]["indexes"] if i["name"] == "dxy"][0]
+# the LR statistic is a difference of two deviances of ~1e6: compare it on the deviance scale
+checks["subgroup"] = max(abs(e["subgroup"]["interaction"]["test"]["statistic"] - r["subgroup"]["lr"][0]) / e["subgroup"]["interaction"]["deviance_main"],
+                         max(rel(l["predictor"][0]["odds_ratio"], o) for l, o in zip(e["subgroup"]["levels"], r["subgroup"]["or"])))
+checks["nri"] = max(rel(e["nri"]["nri_continuous"]["nri"]["estimate"], r["nri"]["nri"][0]),
+                    rel(e["nri"]["idi"]["estimate"], r["nri"]["idi"][0]))
+checks["dca"] = max(abs(a - b) for a, b in zip(e["dca"]["curve"]["models"][0]["net_benefit"], r["dca"]["nb"]))
+checks["cif"] = max(rel(t["statistic"], s) for t, s in zip(e["cif"]["incidence"]["tests"], r["cif"]["gray"]))
+checks["finegray"] = max(rel(c["coef"], b) for c, b in zip(e["finegray"]["finegray"]["coefficients"], r["finegray"]["coef"]))
+random = {
+    "validate_fbw": "validate B=200, fastbw both (like for like), n=2000",
+    "dcaboot": "NB difference, 200 bootstraps x 99 thr, n=1e4",
+    "youden": "Youden cut-off CI, 500 bootstraps, n=1e4",
+    "mice": "mice m=20 maxit=10 + pooled glm, n=2000",
+}
+r["validate_fbw"] = r["validate"]
 labels = {
     "roc1": "ROC + DeLong CI, n=N",
     "roc2": "2 ROC + paired DeLong, n=N",
@@ -78,12 +102,18 @@ labels = {
     "cox": "Cox Efron, 4 covariates, n=N",
     "stepaic": "stepAIC backward, 20 pred., n=1e4",
     "validate": "validate B=200 (R: rms bw=TRUE), n=2000",
+    "subgroup": "subgroup: 2 glm + interaction LRT, n=N",
+    "nri": "NRI + IDI (Hmisc improveProb), n=N",
+    "dca": "decision curve, 99 thresholds, n=N",
+    "cif": "CIF + Gray's test, 2 causes x 2 groups, n=N",
+    "finegray": "Fine-Gray (crr), 3 covariates, n=2000",
 }
+labels.update(random)
 print()
 print(f"{'analysis':42s} {'R (s)':>8s} {'ecmo total':>10s} {'ecmo engine':>11s} {'R/total':>8s} {'R/engine':>8s}  max rel diff")
 for k, lab in labels.items():
     rt = r[k]["seconds"]; wall, ana = times[k]
-    chk = f"{checks[k]:.1e}" if k in checks else f"n/a (selection differs; apparent Dxy R {r[k]['apparent_dxy'][0]:.4f}, ecmo {dxy['apparent']:.4f})"
+    chk = f"{checks[k]:.1e}" if k in checks else ("random: R's RNG differs" if k in random else f"n/a (selection differs; apparent Dxy R {r[k]['apparent_dxy'][0]:.4f}, ecmo {dxy['apparent']:.4f})")
     print(f"{lab:42s} {rt:8.3f} {wall:10.3f} {ana:11.3f} {rt/wall:8.1f} {rt/ana if ana > 0 else float('inf'):8.1f}  {chk}")
 print()
 print("ecmo total = whole process (read + parse CSV, analysis, JSON); engine = analysis alone (--timing).")

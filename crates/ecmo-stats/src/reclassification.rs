@@ -9,7 +9,6 @@
 //!   Var = (up_ev + down_ev)/na^2 - (up_ev - down_ev)^2/na^3 + the same for non-events;
 //! * IDI = mean(d | event) - mean(d | non-event); Var = var(d|ev)/na + var(d|ne)/nb.
 
-use crate::describe::var;
 use crate::dist::{p_two_sided_normal, qnorm};
 use crate::error::{Result, StatsError};
 use serde::Serialize;
@@ -91,17 +90,9 @@ pub struct Reclassification {
     pub mean_change_nonevents: f64,
 }
 
-fn nri_from(d: &[f64], y: &[f64], na: f64, nb: f64, level: f64) -> Nri {
-    let (mut uev, mut dev, mut une, mut dne) = (0.0, 0.0, 0.0, 0.0);
-    for (&di, &yi) in d.iter().zip(y) {
-        match (yi == 1.0, di > 0.0, di < 0.0) {
-            (true, true, _) => uev += 1.0,
-            (true, _, true) => dev += 1.0,
-            (false, true, _) => une += 1.0,
-            (false, _, true) => dne += 1.0,
-            _ => {}
-        }
-    }
+/// NRI from the counts `[up_ev, down_ev, up_ne, down_ne]`.
+fn nri_from(m: &[f64; 4], na: f64, nb: f64, level: f64) -> Nri {
+    let [uev, dev, une, dne] = *m;
     let v_ev = (uev + dev) / (na * na) - (uev - dev).powi(2) / (na * na * na);
     let v_ne = (dne + une) / (nb * nb) - (dne - une).powi(2) / (nb * nb * nb);
     let nri_ev = (uev - dev) / na;
@@ -145,18 +136,37 @@ pub fn reclassification(
         return Err(StatsError::NotEnoughData("need at least two events and two non-events".into()));
     }
     let (na, nb) = (events as f64, nonevents as f64);
-    let d: Vec<f64> = p_new.iter().zip(p_old).map(|(a, b)| a - b).collect();
-    let nri_continuous = nri_from(&d, y, na, nb, level);
-    let nri_categorical = (!cutoffs.is_empty()).then(|| {
-        let cat = |p: f64| cutoffs.partition_point(|c| *c <= p) as f64;
-        let dc: Vec<f64> = p_new.iter().zip(p_old).map(|(&a, &b)| cat(a) - cat(b)).collect();
-        nri_from(&dc, y, na, nb, level)
-    });
-    let d_ev: Vec<f64> = d.iter().zip(y).filter(|(_, v)| **v == 1.0).map(|(d, _)| *d).collect();
-    let d_ne: Vec<f64> = d.iter().zip(y).filter(|(_, v)| **v == 0.0).map(|(d, _)| *d).collect();
-    let m_ev = d_ev.iter().sum::<f64>() / na;
-    let m_ne = d_ne.iter().sum::<f64>() / nb;
-    let se_idi = (var(&d_ev) / na + var(&d_ne) / nb).sqrt();
+    // one pass: reclassification counts (continuous and categorical) and Welford moments of
+    // the change in predicted risk per outcome class
+    let cat = |p: f64| cutoffs.partition_point(|c| *c <= p);
+    let mut moves = [[0.0f64; 4]; 2]; // [continuous, categorical] x [up_ev, down_ev, up_ne, down_ne]
+    let (mut mean, mut m2, mut cnt) = ([0.0f64; 2], [0.0f64; 2], [0.0f64; 2]);
+    for ((&yi, &a), &b) in y.iter().zip(p_new).zip(p_old) {
+        let d = a - b;
+        let ev = (yi == 1.0) as usize; // 1 = event
+        let k = if ev == 1 { 0 } else { 2 };
+        if d > 0.0 {
+            moves[0][k] += 1.0;
+        } else if d < 0.0 {
+            moves[0][k + 1] += 1.0;
+        }
+        if !cutoffs.is_empty() {
+            let (ca, cb) = (cat(a), cat(b));
+            if ca > cb {
+                moves[1][k] += 1.0;
+            } else if ca < cb {
+                moves[1][k + 1] += 1.0;
+            }
+        }
+        cnt[ev] += 1.0;
+        let delta = d - mean[ev];
+        mean[ev] += delta / cnt[ev];
+        m2[ev] += delta * (d - mean[ev]);
+    }
+    let nri_continuous = nri_from(&moves[0], na, nb, level);
+    let nri_categorical = (!cutoffs.is_empty()).then(|| nri_from(&moves[1], na, nb, level));
+    let (m_ev, m_ne) = (mean[1], mean[0]);
+    let se_idi = (m2[1] / (na - 1.0) / na + m2[0] / (nb - 1.0) / nb).sqrt();
     Ok(Reclassification {
         n: y.len(),
         events,
