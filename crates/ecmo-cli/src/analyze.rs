@@ -300,6 +300,8 @@ struct SurvivalArgs {
 enum TiesArg {
     Efron,
     Breslow,
+    /// Exact partial likelihood (slow with many tied deaths).
+    Exact,
 }
 
 #[derive(clap::Args, Debug)]
@@ -767,6 +769,7 @@ fn survival(a: SurvivalArgs) -> Result<()> {
         ties: match a.ties {
             TiesArg::Efron => Ties::Efron,
             TiesArg::Breslow => Ties::Breslow,
+            TiesArg::Exact => Ties::Exact,
         },
     };
     let (rep, ta) = timed(|| ecmo_analysis::survival::run(&table, &req))?;

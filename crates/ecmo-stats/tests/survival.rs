@@ -144,7 +144,7 @@ fn cox_matches_coxph() {
     let ev: Vec<bool> = keep.iter().map(|&i| l.status[i] == 2.0).collect();
     let x: Vec<f64> = keep.iter().flat_map(|&i| [l.age[i], l.sex[i], l.ecog[i]]).collect();
     let names: Vec<String> = ["age", "sex", "ph.ecog"].iter().map(|s| s.to_string()).collect();
-    for (key, ties) in [("cox_efron", Ties::Efron), ("cox_breslow", Ties::Breslow)] {
+    for (key, ties) in [("cox_efron", Ties::Efron), ("cox_breslow", Ties::Breslow), ("cox_exact", Ties::Exact)] {
         let m = cox_ph(&time, &ev, &x, &names, ties, 0.95).unwrap();
         let c = &g[key];
         let w = key;
