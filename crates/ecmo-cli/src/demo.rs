@@ -13,6 +13,14 @@ pub struct Args {
     /// Random seed (the same seed gives the same registry).
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Then fit the weaning and VIS models into ./models, create three demonstration
+    /// accounts (admin, clinician, researcher; one generated password, printed) and start
+    /// the web application on the registry.
+    #[arg(long)]
+    pub serve: bool,
+    /// Address of the web application with --serve.
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "HOST:PORT", requires = "serve")]
+    pub addr: std::net::SocketAddr,
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -51,6 +59,9 @@ pub fn run(args: Args) -> Result<()> {
     if outcome.unchanged.total() > 0 {
         println!("  ({} records were already there from an earlier demo and were kept.)", outcome.unchanged.total());
     }
+    if args.serve {
+        return serve_demo(&args);
+    }
     println!();
     println!("Next:");
     println!("  ecmo runs --db {}                 list the runs with their key facts", args.db.label());
@@ -58,5 +69,57 @@ pub fn run(args: Args) -> Result<()> {
     println!(
         "  ecmo import registry/ --db my.db             load a centre's own CSV export (format: docs/data-format.md)"
     );
+    println!("  ecmo demo --serve                            the same, then the web application on it");
     Ok(())
+}
+
+/// The demonstration accounts, one per role.
+const DEMO_ACCOUNTS: [(&str, &str); 3] =
+    [("demo-admin", "admin"), ("demo-clinician", "clinician"), ("demo-researcher", "researcher")];
+
+/// `--serve`: models, accounts, then the web application (until Ctrl-C).
+fn serve_demo(args: &Args) -> Result<()> {
+    let models = std::path::PathBuf::from("models");
+    std::fs::create_dir_all(&models).with_context(|| format!("creating {}", models.display()))?;
+    for study in ["weaning", "vis"] {
+        let out = models.join(format!("{study}.json"));
+        println!();
+        println!("Fitting the {study} model on the registry -> {}", out.display());
+        crate::study::model_fit(crate::study::FitArgs {
+            study: study.into(),
+            db: args.db.clone(),
+            out,
+            id: None,
+            version: "1".into(),
+            run: crate::study::RunArgs { date: None, cohort: None, bootstrap: Some(50) },
+        })?;
+    }
+    // One password for the three synthetic-data accounts, generated here and shown once.
+    let mut raw = [0u8; 9];
+    getrandom::fill(&mut raw).map_err(|e| anyhow::anyhow!("no randomness for the demo password: {e}"))?;
+    let password: String = raw.iter().map(|b| format!("{b:02x}")).collect();
+    let hash = ecmo_server::auth::hash_password(&password).map_err(|e| anyhow::anyhow!(e))?;
+    let mut store = ecmo_server::state::open_web_store(&args.db.db)?;
+    let existing: Vec<String> = store.accounts()?.into_iter().map(|a| a.name).collect();
+    for (name, role) in DEMO_ACCOUNTS {
+        if existing.iter().any(|e| e == name) {
+            store.set_password_hash(name, &hash)?;
+        } else {
+            let role: ecmo_store::accounts::Role = role.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+            store.add_account(name, role, &hash, ecmo_server::auth::now())?;
+        }
+    }
+    drop(store);
+    println!();
+    if args.addr.port() == 0 {
+        println!("Web application on the SYNTHETIC registry: open the address printed below and sign in as");
+    } else {
+        println!("Web application on the SYNTHETIC registry: open http://{}/ and sign in as", args.addr);
+    }
+    for (name, role) in DEMO_ACCOUNTS {
+        println!("  {name:<16} ({role})");
+    }
+    println!("with the password {password}  (demonstration accounts; `ecmo user add` makes real ones)");
+    println!();
+    crate::serve::serve(crate::serve::ServeArgs { db: args.db.clone(), addr: args.addr, models: Some(models) })
 }

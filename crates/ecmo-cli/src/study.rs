@@ -444,7 +444,14 @@ pub fn model_fit(args: FitArgs) -> Result<()> {
         corrected("auc").map_or(String::new(), |a| format!(", {a:.3} optimism-corrected"))
     );
     for p in &file.predictors {
-        println!("  {} [{}]: coefficient {:.5}, range {}-{}", p.name, p.unit, p.coefficient, p.range.min, p.range.max);
+        println!(
+            "  {} [{}]: coefficient {:.5}, range {} to {}",
+            p.name,
+            p.unit,
+            p.coefficient,
+            crate::score::num(p.range.min),
+            crate::score::num(p.range.max)
+        );
     }
     if synthetic {
         println!("  Fitted on SYNTHETIC data: for demonstration only.");
