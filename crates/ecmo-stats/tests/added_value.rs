@@ -72,7 +72,7 @@ fn youden_cutoff_bootstrap_agrees_within_monte_carlo_error() {
     // same seed, same numbers
     assert_eq!(bt, bootstrap_youden(&f, 2000, 0.95, 2026).unwrap());
     // and over other seeds the mean stays within Monte-Carlo error of R's
-    for seed in 1..=4 {
+    for seed in 1..=2 {
         let m = bootstrap_youden(&f, 2000, 0.95, seed).unwrap().threshold.boot_mean;
         assert!((m - num(&g["manual_mean"])).abs() < tol, "seed {seed}: mean {m}");
     }
