@@ -2,10 +2,11 @@
 
 use crate::{DbArg, InvalidInput};
 use anyhow::{Context, Result, bail};
-use ecmo_fhir::export::{ExportOptions, registry_bundle, scores_bundle};
-use ecmo_fhir::{ImportError, import_bundle};
+use ecmo_fhir::export::{ExportError, ExportOptions, scores_bundle, write_registry_bundle};
+use ecmo_fhir::{ImportError, import_bundle_from};
 use ecmo_store::StoreError;
-use std::path::PathBuf;
+use std::io::{BufWriter, Write as _};
+use std::path::{Path, PathBuf};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -68,10 +69,11 @@ pub fn run(args: Args) -> Result<()> {
 const SHOWN: usize = 50;
 
 fn import(args: ImportArgs) -> Result<()> {
-    let text = std::fs::read_to_string(&args.bundle).with_context(|| format!("reading {}", args.bundle.display()))?;
+    // Read as a stream: the Bundle's text is never held whole (docs/fhir.md, Memory).
+    let file = std::fs::File::open(&args.bundle).with_context(|| format!("reading {}", args.bundle.display()))?;
     let mut store = args.db.open()?;
     let label = args.bundle.display().to_string();
-    let out = match import_bundle(&mut *store, &text, &label, args.skip_invalid) {
+    let out = match import_bundle_from(&mut *store, std::io::BufReader::new(file), &label, args.skip_invalid) {
         Ok(o) => o,
         Err(ImportError::Store(e)) => return Err(e.into()),
         Err(e) => bail!(InvalidInput(format!("{label}: {e}"))),
@@ -138,30 +140,71 @@ fn export(args: ExportArgs) -> Result<()> {
     }
     let opts = ExportOptions { utc_offset: args.utc_offset.clone() };
     let store = args.db.open()?;
-    let bundle = if let Some(id) = &args.run {
-        let rec = match store.load_run(id) {
-            Ok(r) => r,
-            Err(StoreError::NoSuchRun(id)) => {
-                bail!(InvalidInput(format!("there is no run '{id}' in {}; `ecmo runs` lists them", args.db.label())))
+    let Some(id) = &args.run else {
+        // The registry is streamed run by run to the file (or standard output), never built whole.
+        return match &args.out {
+            Some(path) => {
+                let n = write_file(path, |w| write_registry_bundle(&*store, &opts, w).map(|s| s.resources))?;
+                eprintln!("Wrote {} with {n} resources.", path.display());
+                Ok(())
             }
-            Err(e) => return Err(e.into()),
+            None => {
+                let mut w = BufWriter::new(std::io::stdout().lock());
+                write_registry_bundle(&*store, &opts, &mut w).map_err(export_error)?;
+                writeln!(w).and_then(|_| w.flush()).context("writing the Bundle to standard output")
+            }
         };
-        let scores = ecmo_scores::run_scores::run_scores(&rec, args.at, &ecmo_scores::Options::default());
-        scores_bundle(&rec, &scores, &opts)
-    } else {
-        registry_bundle(&*store, &opts)?
     };
+    let rec = match store.load_run(id) {
+        Ok(r) => r,
+        Err(StoreError::NoSuchRun(id)) => {
+            bail!(InvalidInput(format!("there is no run '{id}' in {}; `ecmo runs` lists them", args.db.label())))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let scores = ecmo_scores::run_scores::run_scores(&rec, args.at, &ecmo_scores::Options::default());
+    let bundle = scores_bundle(&rec, &scores, &opts);
     let text = serde_json::to_string_pretty(&bundle)?;
     match &args.out {
         Some(path) => {
-            std::fs::write(path, text + "\n").with_context(|| format!("writing {}", path.display()))?;
             let n = bundle["entry"].as_array().map_or(0, Vec::len);
+            write_file(path, |w| {
+                w.write_all(text.as_bytes()).map(|_| n).map_err(|e| ExportError::Write(serde_json::Error::io(e)))
+            })?;
             eprintln!("Wrote {} with {n} resources.", path.display());
         }
         None => {
-            use std::io::Write as _;
             writeln!(std::io::stdout().lock(), "{text}").context("writing the Bundle to standard output")?;
         }
     }
     Ok(())
+}
+
+fn export_error(e: ExportError) -> anyhow::Error {
+    match e {
+        ExportError::Store(e) => e.into(),
+        e @ ExportError::Write(_) => anyhow::Error::new(e),
+    }
+}
+
+/// Writes `path` through a temporary file beside it, renamed into place when complete: a
+/// failed export leaves no half-written Bundle.
+fn write_file<T>(
+    path: &Path,
+    write: impl FnOnce(&mut BufWriter<std::fs::File>) -> Result<T, ExportError>,
+) -> Result<T> {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.partial"));
+    let result = (|| {
+        let file = std::fs::File::create(&tmp).with_context(|| format!("writing {}", path.display()))?;
+        let mut w = BufWriter::new(file);
+        let value = write(&mut w).map_err(export_error)?;
+        writeln!(w).and_then(|_| w.flush()).with_context(|| format!("writing {}", path.display()))?;
+        std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
+        Ok(value)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
 }

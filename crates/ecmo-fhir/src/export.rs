@@ -6,8 +6,12 @@ use crate::mapping::{Mapping, Target};
 use crate::{UCUM, code_system, extension_url};
 use ecmo_domain::{EventKind, Patient, RunRecord, Timestamp, Unit};
 use ecmo_store::{Store, StoreError};
+use serde::ser::{Error as _, SerializeMap, SerializeSeq};
+use serde::{Serialize, Serializer};
 use serde_json::{Value, json};
+use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
+use std::io::Write;
 
 /// How times are written: the registry keeps wall-clock times without a zone, FHIR wants an
 /// offset with every time, so the centre's offset is stated (default `+00:00`).
@@ -247,27 +251,135 @@ pub fn run_resources(m: &Mapping, rec: &RunRecord, o: &ExportOptions) -> Vec<Val
     out
 }
 
-/// The whole registry as a `collection` Bundle: each patient once, then each run.
-pub fn registry_bundle(store: &dyn Store, o: &ExportOptions) -> Result<Value, StoreError> {
-    let m = Mapping::builtin();
-    let mut entries = Vec::new();
-    let mut seen = HashSet::new();
-    let mut all_synthetic = true;
-    let mut any = false;
-    store.for_each_run(&mut |rec| {
-        any = true;
-        all_synthetic &= rec.run.cohort.as_deref().is_some_and(|c| c.starts_with("synthetic:"));
-        if seen.insert(rec.patient.id.clone()) {
-            entries.extend(patient_resources(m, &rec.patient, rec.run.flow_start, o).into_iter().map(entry));
-        }
-        entries.extend(run_resources(m, &rec, o).into_iter().map(entry));
-        Ok(())
-    })?;
-    let mut bundle = json!({ "resourceType": "Bundle", "type": "collection", "entry": entries });
-    if any && all_synthetic {
-        bundle["meta"] = json!({ "tag": [synthetic_tag()] });
+/// Why a registry export stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("writing the Bundle: {0}")]
+    Write(#[from] serde_json::Error),
+}
+
+/// What a registry export wrote.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ExportSummary {
+    pub patients: usize,
+    pub runs: usize,
+    pub resources: usize,
+}
+
+/// A source of runs, handed to a callback one at a time (`Store::for_each_run`).
+pub type RunSource<'a> = dyn FnMut(&mut dyn FnMut(RunRecord) -> Result<(), StoreError>) -> Result<(), StoreError> + 'a;
+
+/// The whole registry as a `collection` Bundle, written to `out` run by run: each patient
+/// once (before their first run), then the run's resources.
+///
+/// Memory is that of one run: every run's resources are written before the next run is
+/// read, so a registry of any size is exported without building the Bundle. The `meta` tag
+/// that marks synthetic data can only be known at the end, so it follows `entry` (JSON
+/// members are unordered).
+pub fn write_registry_bundle<W: Write>(
+    store: &dyn Store,
+    o: &ExportOptions,
+    out: W,
+) -> Result<ExportSummary, ExportError> {
+    write_bundle_of_runs(&mut |f| store.for_each_run(f), o, out)
+}
+
+/// [`write_registry_bundle`] over any source of runs.
+pub fn write_bundle_of_runs<W: Write>(
+    runs: &mut RunSource,
+    o: &ExportOptions,
+    out: W,
+) -> Result<ExportSummary, ExportError> {
+    let stream = RegistryStream {
+        runs: RefCell::new(runs),
+        o,
+        failed: RefCell::new(None),
+        summary: Cell::new(ExportSummary::default()),
+    };
+    let mut ser = serde_json::Serializer::pretty(out);
+    let written = stream.serialize(&mut ser);
+    // A store error is carried through the serializer as a message; report the original.
+    if let Some(e) = stream.failed.borrow_mut().take() {
+        return Err(e.into());
     }
-    Ok(bundle)
+    written?;
+    Ok(stream.summary.get())
+}
+
+struct RegistryStream<'a, 'b> {
+    runs: RefCell<&'a mut RunSource<'b>>,
+    o: &'a ExportOptions,
+    failed: RefCell<Option<StoreError>>,
+    summary: Cell<ExportSummary>,
+}
+
+/// The `entry` array of the registry Bundle, serialised while the runs are read.
+struct Entries<'s, 'a, 'b> {
+    stream: &'s RegistryStream<'a, 'b>,
+    synthetic: &'s Cell<bool>,
+}
+
+#[derive(Serialize)]
+struct Entry<'a> {
+    resource: &'a Value,
+}
+
+impl Serialize for RegistryStream<'_, '_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let synthetic = Cell::new(true);
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("resourceType", "Bundle")?;
+        map.serialize_entry("type", "collection")?;
+        map.serialize_entry("entry", &Entries { stream: self, synthetic: &synthetic })?;
+        if self.summary.get().runs > 0 && synthetic.get() {
+            map.serialize_entry("meta", &json!({ "tag": [synthetic_tag()] }))?;
+        }
+        map.end()
+    }
+}
+
+impl Serialize for Entries<'_, '_, '_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let m = Mapping::builtin();
+        let o = self.stream.o;
+        let mut seq = s.serialize_seq(None)?;
+        let mut seen = HashSet::new();
+        let mut summary = ExportSummary::default();
+        let mut write_error = None;
+        let mut write = |resources: Vec<Value>, summary: &mut ExportSummary| -> Result<(), StoreError> {
+            for r in &resources {
+                if let Err(e) = seq.serialize_element(&Entry { resource: r }) {
+                    write_error = Some(e);
+                    // Stops the store's iteration; the write error is what is reported.
+                    return Err(StoreError::Config("the Bundle could not be written".into()));
+                }
+                summary.resources += 1;
+            }
+            Ok(())
+        };
+        let read = (self.stream.runs.borrow_mut())(&mut |rec| {
+            summary.runs += 1;
+            let synthetic = rec.run.cohort.as_deref().is_some_and(|c| c.starts_with("synthetic:"));
+            self.synthetic.set(self.synthetic.get() && synthetic);
+            if seen.insert(rec.patient.id.clone()) {
+                summary.patients += 1;
+                write(patient_resources(m, &rec.patient, rec.run.flow_start, o), &mut summary)?;
+            }
+            write(run_resources(m, &rec, o), &mut summary)
+        });
+        self.stream.summary.set(summary);
+        if let Some(e) = write_error {
+            return Err(e);
+        }
+        if let Err(e) = read {
+            let message = e.to_string();
+            *self.stream.failed.borrow_mut() = Some(e);
+            return Err(S::Error::custom(message));
+        }
+        seq.end()
+    }
 }
 
 /// One run's derived results (scores with their components, derived values) as Observations.

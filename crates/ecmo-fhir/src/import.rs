@@ -9,9 +9,12 @@ use ecmo_store::csv_format::{
 };
 use ecmo_store::{ConflictPolicy, Counts, Store, StoreError};
 use serde::Serialize;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
-use std::fmt;
+use std::sync::Arc;
+use std::{fmt, io};
 
 /// One problem with one resource of a Bundle.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -68,12 +71,16 @@ pub struct BundleImport {
     pub committed: bool,
 }
 
-/// Where a registry cell came from.
+/// A FHIR element path; almost all are literals, so most cells own no text for it.
+type Path = Cow<'static, str>;
+
+/// Where a registry cell came from. Every cell of a large Bundle has one, so the resource
+/// name is shared, not copied.
 #[derive(Debug, Clone)]
 struct Loc {
     entry: usize,
-    resource: String,
-    path: String,
+    resource: Arc<str>,
+    path: Path,
 }
 
 /// A registry row built from one or more resources, each cell with its origin.
@@ -86,9 +93,9 @@ impl PendingRow {
     fn new(main: Loc) -> Self {
         PendingRow { main, cells: Vec::new() }
     }
-    fn set(&mut self, column: &'static str, value: Option<String>, path: &str) {
+    fn set(&mut self, column: &'static str, value: Option<String>, path: impl Into<Path>) {
         if let Some(v) = value {
-            let loc = Loc { path: path.to_string(), ..self.main.clone() };
+            let loc = Loc { path: path.into(), ..self.main.clone() };
             self.cells.push((column, v, loc));
         }
     }
@@ -97,11 +104,24 @@ impl PendingRow {
             self.cells.push((column, v, loc));
         }
     }
+    /// The row once the CSV reader has its values: only where each cell came from is kept.
+    fn located(self) -> LocatedRow {
+        LocatedRow { main: self.main, cells: self.cells.into_iter().map(|(c, _, loc)| (c, loc)).collect() }
+    }
+}
+
+/// Where the cells of a row handed to the CSV reader came from.
+struct LocatedRow {
+    main: Loc,
+    cells: Vec<(&'static str, Loc)>,
+}
+
+impl LocatedRow {
     fn loc_of(&self, column: &str) -> Loc {
-        self.cells.iter().find(|c| c.0 == column).map(|c| c.2.clone()).unwrap_or_else(|| {
+        self.cells.iter().find(|c| c.0 == column).map(|c| c.1.clone()).unwrap_or_else(|| {
             // A required cell that no element supplied: name where it is expected.
             let mut l = self.main.clone();
-            l.path = expected_path(&l.resource, column);
+            l.path = expected_path(&l.resource, column).into();
             l
         })
     }
@@ -158,20 +178,19 @@ pub struct Res<'a> {
     entry: usize,
     ty: String,
     id: String,
+    /// `Type/id`
+    name: Arc<str>,
     json: &'a Value,
 }
 
 impl Res<'_> {
-    fn name(&self) -> String {
-        format!("{}/{}", self.ty, self.id)
-    }
-    fn loc(&self, path: &str) -> Loc {
-        Loc { entry: self.entry, resource: self.name(), path: path.to_string() }
+    fn loc(&self, path: impl Into<Path>) -> Loc {
+        Loc { entry: self.entry, resource: self.name.clone(), path: path.into() }
     }
     fn issue(&self, path: &str, value: Option<String>, reason: impl Into<String>) -> FhirIssue {
         FhirIssue {
             entry: Some(self.entry),
-            resource: self.name(),
+            resource: self.name.to_string(),
             path: path.to_string(),
             value,
             reason: reason.into(),
@@ -252,72 +271,253 @@ pub fn read_bundle(
     known: &dyn KnownRuns,
     mapping: &Mapping,
 ) -> Result<ReadBundle, ImportError> {
-    let bundle: Value = serde_json::from_str(json)?;
-    if bundle.get("resourceType").and_then(Value::as_str) != Some("Bundle") {
+    read_json(&mut serde_json::Deserializer::from_str(json), label, known, mapping)
+}
+
+/// [`read_bundle`] from a reader (a file), without holding the text: the Bundle is read entry
+/// by entry, and each entry is turned into registry rows before the next is parsed.
+pub fn read_bundle_from<R: io::Read>(
+    reader: R,
+    label: &str,
+    known: &dyn KnownRuns,
+    mapping: &Mapping,
+) -> Result<ReadBundle, ImportError> {
+    read_json(&mut serde_json::Deserializer::from_reader(reader), label, known, mapping)
+}
+
+fn read_json<'de, R: serde_json::de::Read<'de>>(
+    de: &mut serde_json::Deserializer<R>,
+    label: &str,
+    known: &dyn KnownRuns,
+    mapping: &Mapping,
+) -> Result<ReadBundle, ImportError> {
+    let mut reader = BundleReader::new(mapping);
+    let top = BundleSeed { reader: &mut reader }.deserialize(&mut *de)?;
+    de.end()?;
+    // Entries met before `resourceType` (its place is free in JSON) were read already; a
+    // document that is not a Bundle is refused all the same, with nothing imported.
+    if top.resource_type.as_ref().and_then(Value::as_str) != Some("Bundle") {
         return Err(ImportError::NotABundle(format!(
             "resourceType is {}, expected \"Bundle\"",
-            bundle.get("resourceType").map(|v| v.to_string()).unwrap_or_else(|| "missing".into())
+            top.resource_type.map(|v| v.to_string()).unwrap_or_else(|| "missing".into())
         )));
     }
-    let empty = Vec::new();
-    let entries = bundle.get("entry").and_then(Value::as_array).unwrap_or(&empty);
-    let mut issues = Vec::new();
-    // fullUrl (urn:uuid:…) -> Type/id, for references written as full URLs.
-    let mut full_urls: HashMap<String, String> = HashMap::new();
-    let mut resources = Vec::new();
-    for (i, e) in entries.iter().enumerate() {
+    Ok(reader.finish(label, known, top.synthetic))
+}
+
+/// What the Bundle says about itself, besides its entries.
+#[derive(Default)]
+struct BundleTop {
+    resource_type: Option<Value>,
+    synthetic: bool,
+}
+
+/// Reads the Bundle object, handing each entry to the reader as it is parsed.
+struct BundleSeed<'r, 'm> {
+    reader: &'r mut BundleReader<'m>,
+}
+
+impl<'de> DeserializeSeed<'de> for BundleSeed<'_, '_> {
+    type Value = BundleTop;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<BundleTop, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for BundleSeed<'_, '_> {
+    type Value = BundleTop;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a FHIR Bundle")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<BundleTop, A::Error> {
+        let mut top = BundleTop::default();
+        while let Some(key) = map.next_key::<Cow<str>>()? {
+            match &*key {
+                "resourceType" => top.resource_type = Some(map.next_value()?),
+                "entry" => map.next_value_seed(EntrySeq { reader: &mut *self.reader })?,
+                "meta" => {
+                    let meta: Value = map.next_value()?;
+                    top.synthetic = meta.get("tag").and_then(Value::as_array).is_some_and(|tags| {
+                        tags.iter().any(|t| t.get("code").and_then(Value::as_str) == Some("synthetic"))
+                    });
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(top)
+    }
+    // Any other JSON document has no resourceType: refused as not a Bundle.
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<BundleTop, A::Error> {
+        IgnoredAny.visit_seq(seq).map(|_| BundleTop::default())
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<BundleTop, E> {
+        Ok(BundleTop::default())
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<BundleTop, E> {
+        Ok(BundleTop::default())
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<BundleTop, E> {
+        Ok(BundleTop::default())
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<BundleTop, E> {
+        Ok(BundleTop::default())
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<BundleTop, E> {
+        Ok(BundleTop::default())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<BundleTop, E> {
+        Ok(BundleTop::default())
+    }
+}
+
+/// `Bundle.entry`: each entry is parsed alone and read at once.
+struct EntrySeq<'r, 'm> {
+    reader: &'r mut BundleReader<'m>,
+}
+
+impl<'de> DeserializeSeed<'de> for EntrySeq<'_, '_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for EntrySeq<'_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("Bundle.entry")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut i = 0;
+        while let Some(entry) = seq.next_element::<Value>()? {
+            self.reader.entry(i, entry);
+            i += 1;
+        }
+        Ok(())
+    }
+    // `entry` that is not an array holds no entries.
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        IgnoredAny.visit_map(map).map(|_| ())
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+}
+
+/// The registry rows read so far, and what can only be settled once every entry is read
+/// (patients' weights, runs' ECMO Procedures, references to later entries).
+struct BundleReader<'m> {
+    mapping: &'m Mapping,
+    issues: Vec<FhirIssue>,
+    /// fullUrl (urn:uuid:…) -> Type/id, for references written as full URLs.
+    full_urls: HashMap<String, String>,
+    /// Entries that refer to a full URL not seen yet, read when all are known.
+    deferred: Vec<(usize, Value)>,
+    rows: Rows,
+    patients: Vec<(PendingRow, String)>,
+    encounters: Vec<(PendingRow, String)>,
+    /// Patient id -> (column, value, origin) from Observations about the patient.
+    patient_values: HashMap<String, Vec<(&'static str, String, Loc)>>,
+    /// Encounter id -> ECMO procedure (start, end, origin).
+    ecmo: HashMap<String, EcmoProcedure>,
+    derived: u64,
+}
+
+impl<'m> BundleReader<'m> {
+    fn new(mapping: &'m Mapping) -> Self {
+        BundleReader {
+            mapping,
+            issues: Vec::new(),
+            full_urls: HashMap::new(),
+            deferred: Vec::new(),
+            rows: Rows::default(),
+            patients: Vec::new(),
+            encounters: Vec::new(),
+            patient_values: HashMap::new(),
+            ecmo: HashMap::new(),
+            derived: 0,
+        }
+    }
+
+    fn entry(&mut self, i: usize, e: Value) {
+        if self.read_entry(i, &e, true) {
+            self.deferred.push((i, e));
+        }
+    }
+
+    /// Reads one entry; true when it must wait for a full URL defined by a later entry.
+    fn read_entry(&mut self, i: usize, e: &Value, may_wait: bool) -> bool {
         let Some(r) = e.get("resource").filter(|r| r.is_object()) else {
-            issues.push(FhirIssue {
+            self.issues.push(FhirIssue {
                 entry: Some(i),
                 resource: String::new(),
                 path: "Bundle.entry.resource".into(),
                 value: None,
                 reason: "entry has no resource".into(),
             });
-            continue;
+            return false;
         };
         let ty = r.get("resourceType").and_then(Value::as_str).unwrap_or("").to_string();
         let Some(id) = r.get("id").and_then(Value::as_str).filter(|s| !s.is_empty()) else {
-            issues.push(FhirIssue {
+            self.issues.push(FhirIssue {
                 entry: Some(i),
                 resource: ty.clone(),
                 path: format!("{ty}.id"),
                 value: None,
                 reason: "resource has no id; the registry keys records by it".into(),
             });
-            continue;
+            return false;
         };
-        if let Some(u) = e.get("fullUrl").and_then(Value::as_str) {
-            full_urls.insert(u.to_string(), format!("{ty}/{id}"));
-        }
-        resources.push(Res { entry: i, ty, id: id.to_string(), json: r });
-    }
-    let reference = |res: &Res, path: &str, ty: &str, issues: &mut Vec<FhirIssue>| -> Option<String> {
-        let r = res.text(path)?;
-        let resolved = full_urls.get(&r).cloned().unwrap_or_else(|| r.clone());
-        match resolved.split_once('/') {
-            Some((t, id)) if t == ty && !id.is_empty() => Some(id.to_string()),
-            _ => {
-                issues.push(res.issue(path, Some(r), format!("expected a reference to a {ty} (\"{ty}/ID\")")));
-                None
+        let name: Arc<str> = format!("{ty}/{id}").into();
+        if may_wait {
+            if let Some(u) = e.get("fullUrl").and_then(Value::as_str) {
+                self.full_urls.insert(u.to_string(), name.to_string());
+            }
+            // A full URL names an entry anywhere in the Bundle; `Type/id` needs no lookup.
+            let later = ["subject", "encounter", "context"].iter().any(|k| {
+                let reference = r.get(k).and_then(|v| v.get("reference")).and_then(Value::as_str);
+                reference.is_some_and(|u| u.contains(':') && !self.full_urls.contains_key(u))
+            });
+            if later {
+                return true;
             }
         }
-    };
+        let res = Res { entry: i, ty, id: id.to_string(), name, json: r };
+        self.resource(&res);
+        false
+    }
 
-    let mut rows = Rows::default();
-    let mut patients: Vec<(PendingRow, String)> = Vec::new();
-    let mut encounters: Vec<(PendingRow, String)> = Vec::new();
-    // Patient id -> (column, value, origin) from Observations about the patient.
-    let mut patient_values: HashMap<String, Vec<(&'static str, String, Loc)>> = HashMap::new();
-    // Encounter id -> ECMO procedure (start, end, origin).
-    let mut ecmo: HashMap<String, EcmoProcedure> = HashMap::new();
-    let mut derived = 0u64;
-    let synthetic = bundle
-        .pointer("/meta/tag")
-        .and_then(Value::as_array)
-        .is_some_and(|tags| tags.iter().any(|t| t.get("code").and_then(Value::as_str) == Some("synthetic")));
-
-    for res in &resources {
+    fn resource(&mut self, res: &Res) {
+        let full_urls = &self.full_urls;
+        let reference = |res: &Res, path: &str, ty: &str, issues: &mut Vec<FhirIssue>| -> Option<String> {
+            let r = res.text(path)?;
+            let resolved = full_urls.get(&r).cloned().unwrap_or_else(|| r.clone());
+            match resolved.split_once('/') {
+                Some((t, id)) if t == ty && !id.is_empty() => Some(id.to_string()),
+                _ => {
+                    issues.push(res.issue(path, Some(r), format!("expected a reference to a {ty} (\"{ty}/ID\")")));
+                    None
+                }
+            }
+        };
+        let issues = &mut self.issues;
         match res.ty.as_str() {
             "Patient" => {
                 let mut row = PendingRow::new(res.loc("Patient"));
@@ -326,36 +526,37 @@ pub fn read_bundle(
                 row.set("birth_year", res.text("birthDate").map(|d| d.chars().take(4).collect()), "Patient.birthDate");
                 for (col, _) in PATIENT_COLUMNS.iter().skip(2) {
                     if let Some(v) = res.extension_text(col) {
-                        row.set(col, Some(v), &format!("Patient.extension({col})"));
+                        row.set(col, Some(v), format!("Patient.extension({col})"));
                     }
                 }
-                patients.push((row, res.id.clone()));
+                self.patients.push((row, res.id.clone()));
             }
             "Encounter" => {
                 let mut row = PendingRow::new(res.loc("Encounter"));
                 row.set("run_id", Some(res.id.clone()), "Encounter.id");
-                row.set("patient_id", reference(res, "subject.reference", "Patient", &mut issues), "Encounter.subject");
+                row.set("patient_id", reference(res, "subject.reference", "Patient", issues), "Encounter.subject");
                 row.set("icu_admission", res.text("period.start").map(|t| wall_clock(&t)), "Encounter.period.start");
                 for (col, _) in RUN_COLUMNS {
                     if matches!(*col, "run_id" | "patient_id" | "icu_admission" | "flow_start" | "decannulation") {
                         continue;
                     }
                     if let Some(v) = res.extension_text(col) {
-                        row.set(col, Some(v), &format!("Encounter.extension({col})"));
+                        row.set(col, Some(v), format!("Encounter.extension({col})"));
                     }
                 }
-                encounters.push((row, res.id.clone()));
+                self.encounters.push((row, res.id.clone()));
             }
             "Observation" | "MedicationAdministration" | "Procedure" => {
                 let code_path = match res.ty.as_str() {
                     "MedicationAdministration" => "medicationCodeableConcept",
                     _ => "code",
                 };
-                let codings = res.get(&format!("{code_path}.coding")).and_then(Value::as_array).cloned().unwrap_or_default();
+                let empty = Vec::new();
+                let codings = res.get(&format!("{code_path}.coding")).and_then(Value::as_array).unwrap_or(&empty);
                 let target = codings.iter().find_map(|c| {
                     let system = c.get("system").and_then(Value::as_str)?;
                     let code = c.get("code").and_then(Value::as_str)?;
-                    mapping.lookup(system, code)
+                    self.mapping.lookup(system, code)
                 });
                 let Some(target) = target else {
                     let listed: Vec<String> = codings
@@ -377,9 +578,19 @@ pub fn read_bundle(
                             "unknown code: no coding is in the mapping (docs/fhir.md lists the codes read)".to_string()
                         },
                     ));
-                    continue;
+                    return;
                 };
-                read_coded(res, target, mapping, &reference, &mut issues, &mut rows, &mut patient_values, &mut ecmo, &mut derived);
+                read_coded(
+                    res,
+                    target,
+                    self.mapping,
+                    &reference,
+                    issues,
+                    &mut self.rows,
+                    &mut self.patient_values,
+                    &mut self.ecmo,
+                    &mut self.derived,
+                );
             }
             other => issues.push(res.issue(
                 other,
@@ -388,82 +599,151 @@ pub fn read_bundle(
             )),
         }
     }
-    for (mut row, id) in patients {
-        for (col, v, loc) in patient_values.remove(&id).unwrap_or_default() {
-            row.set_at(col, Some(v), loc);
+
+    /// Settles what waited for the whole Bundle and validates the rows with the CSV reader.
+    fn finish(mut self, label: &str, known: &dyn KnownRuns, synthetic: bool) -> ReadBundle {
+        for (i, e) in std::mem::take(&mut self.deferred) {
+            self.read_entry(i, &e, false);
         }
-        rows.push(PATIENTS, row);
-    }
-    for (pid, values) in patient_values {
-        for (_, v, loc) in values {
+        let BundleReader { mut issues, mut rows, patients, encounters, mut patient_values, mut ecmo, derived, .. } =
+            self;
+        for (mut row, id) in patients {
+            for (col, v, loc) in patient_values.remove(&id).unwrap_or_default() {
+                row.set_at(col, Some(v), loc);
+            }
+            rows.push(PATIENTS, row);
+        }
+        for (pid, values) in patient_values {
+            for (_, v, loc) in values {
+                issues.push(FhirIssue {
+                    entry: Some(loc.entry),
+                    resource: loc.resource.to_string(),
+                    path: "Observation.subject".into(),
+                    value: Some(v),
+                    reason: format!("refers to Patient/{pid}, which is not in the Bundle"),
+                });
+            }
+        }
+        for (mut row, id) in encounters {
+            match ecmo.remove(&id) {
+                Some(EcmoProcedure { start, end, loc }) => {
+                    row.set_at(
+                        "flow_start",
+                        start,
+                        Loc { path: "Procedure.performedPeriod.start".into(), ..loc.clone() },
+                    );
+                    row.set_at("decannulation", end, Loc { path: "Procedure.performedPeriod.end".into(), ..loc });
+                }
+                None => row.set("flow_start", None, ""),
+            }
+            rows.push(RUNS, row);
+        }
+        for (enc, EcmoProcedure { loc, .. }) in ecmo {
             issues.push(FhirIssue {
                 entry: Some(loc.entry),
-                resource: loc.resource,
-                path: "Observation.subject".into(),
-                value: Some(v),
-                reason: format!("refers to Patient/{pid}, which is not in the Bundle"),
+                resource: loc.resource.to_string(),
+                path: "Procedure.encounter".into(),
+                value: Some(format!("Encounter/{enc}")),
+                reason: "no such Encounter in the Bundle; the ECMO run is the Encounter".into(),
             });
         }
-    }
-    for (mut row, id) in encounters {
-        match ecmo.remove(&id) {
-            Some(EcmoProcedure { start, end, loc }) => {
-                row.set_at("flow_start", start, Loc { path: "Procedure.performedPeriod.start".into(), ..loc.clone() });
-                row.set_at("decannulation", end, Loc { path: "Procedure.performedPeriod.end".into(), ..loc });
-            }
-            None => row.set("flow_start", None, ""),
+
+        // Validate with the CSV reader, one registry file after the other; each file's CSV text
+        // is made as the reader asks for it, and a row keeps only its origins once read.
+        let mut ctx = Context::new(known);
+        let mut out = ReadOutcome::default();
+        let mut locator = Locator::default();
+        for (i, (file, columns)) in FILES.iter().enumerate() {
+            let Some(mut file_rows) = rows.by_file.remove(&i) else { continue };
+            // Bundle order (entries that waited for a later full URL were read last).
+            file_rows.sort_by_key(|r| r.main.entry);
+            let mut located = Vec::with_capacity(file_rows.len());
+            let text = CsvText::new(columns, file_rows.into_iter(), &mut located);
+            let reader = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(text);
+            csv_format::read_file(file, reader, &mut ctx, &mut out);
+            locator.files.insert(file.to_string(), located);
         }
-        rows.push(RUNS, row);
+        issues.extend(out.errors.iter().map(|e| locator.issue(e)));
+        let warnings = out.batch.warnings.iter().map(|e| locator.issue(e)).collect();
+        let mut batch = out.batch;
+        batch.source = label.to_string();
+        batch.synthetic = synthetic;
+        // Provenance of each record: the Bundle entry it came from.
+        let src = |file: &str, line: u64| locator.source(label, file, line);
+        for l in &mut batch.observations {
+            l.item.1.source = src(&l.origin.file, l.origin.line);
+        }
+        for l in &mut batch.infusions {
+            l.item.1.source = src(&l.origin.file, l.origin.line);
+        }
+        for l in &mut batch.supports {
+            l.item.1.source = src(&l.origin.file, l.origin.line);
+        }
+        for l in &mut batch.events {
+            l.item.1.source = src(&l.origin.file, l.origin.line);
+        }
+        ReadBundle { batch, invalid: issues, warnings, derived, locator }
     }
-    for (enc, EcmoProcedure { loc, .. }) in ecmo {
-        issues.push(FhirIssue {
-            entry: Some(loc.entry),
-            resource: loc.resource,
-            path: "Procedure.encounter".into(),
-            value: Some(format!("Encounter/{enc}")),
-            reason: "no such Encounter in the Bundle; the ECMO run is the Encounter".into(),
-        });
+}
+
+/// One registry file as CSV text, written a record at a time as the CSV reader reads it, so
+/// that the text of a large file is never held whole.
+struct CsvText<'a, I> {
+    header: Vec<&'static str>,
+    rows: I,
+    located: &'a mut Vec<LocatedRow>,
+    /// The CSV text of the current record.
+    out: Vec<u8>,
+    /// How much of `out` the reader has taken.
+    taken: usize,
+    header_written: bool,
+}
+
+impl<'a, I: Iterator<Item = PendingRow>> CsvText<'a, I> {
+    fn new(columns: &[(&'static str, bool)], rows: I, located: &'a mut Vec<LocatedRow>) -> Self {
+        CsvText {
+            header: columns.iter().map(|c| c.0).collect(),
+            rows,
+            located,
+            out: Vec::new(),
+            taken: 0,
+            header_written: false,
+        }
     }
 
-    // Validate with the CSV reader, one registry file after the other.
-    let mut ctx = Context::new(known);
-    let mut out = ReadOutcome::default();
-    let mut locator = Locator::default();
-    for (i, (file, columns)) in FILES.iter().enumerate() {
-        let Some(file_rows) = rows.by_file.remove(&i) else { continue };
-        let mut w = csv::Writer::from_writer(Vec::new());
-        let header: Vec<&str> = columns.iter().map(|c| c.0).collect();
-        let _ = w.write_record(&header);
-        for r in &file_rows {
-            let record: Vec<&str> =
-                header.iter().map(|h| r.cells.iter().find(|c| c.0 == *h).map(|c| c.1.as_str()).unwrap_or("")).collect();
-            let _ = w.write_record(&record);
+    /// Writes the next record; false at the end of the file.
+    fn next_record(&mut self) -> io::Result<bool> {
+        let mut w = csv::WriterBuilder::new().buffer_capacity(256).from_writer(&mut self.out);
+        if !self.header_written {
+            self.header_written = true;
+            w.write_record(&self.header)?;
+        } else if let Some(row) = self.rows.next() {
+            let cell = |h: &str| row.cells.iter().find(|c| c.0 == h).map_or("", |c| c.1.as_str());
+            w.write_record(self.header.iter().map(|h| cell(h)))?;
+            self.located.push(row.located());
+        } else {
+            return Ok(false);
         }
-        let bytes = w.into_inner().unwrap_or_default();
-        let reader = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(bytes.as_slice());
-        csv_format::read_file(file, reader, &mut ctx, &mut out);
-        locator.files.insert(file.to_string(), file_rows);
+        w.flush()?;
+        Ok(true)
     }
-    issues.extend(out.errors.iter().map(|e| locator.issue(e)));
-    let warnings = out.batch.warnings.iter().map(|e| locator.issue(e)).collect();
-    let mut batch = out.batch;
-    batch.source = label.to_string();
-    batch.synthetic = synthetic;
-    // Provenance of each record: the Bundle entry it came from.
-    let src = |file: &str, line: u64| locator.source(label, file, line);
-    for l in &mut batch.observations {
-        l.item.1.source = src(&l.origin.file, l.origin.line);
+}
+
+impl<I: Iterator<Item = PendingRow>> io::Read for CsvText<'_, I> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.taken == self.out.len() {
+            self.out.clear();
+            self.taken = 0;
+            if !self.next_record()? {
+                return Ok(0);
+            }
+        }
+        let pending = &self.out[self.taken..];
+        let n = pending.len().min(buf.len());
+        buf[..n].copy_from_slice(&pending[..n]);
+        self.taken += n;
+        Ok(n)
     }
-    for l in &mut batch.infusions {
-        l.item.1.source = src(&l.origin.file, l.origin.line);
-    }
-    for l in &mut batch.supports {
-        l.item.1.source = src(&l.origin.file, l.origin.line);
-    }
-    for l in &mut batch.events {
-        l.item.1.source = src(&l.origin.file, l.origin.line);
-    }
-    Ok(ReadBundle { batch, invalid: issues, warnings, derived, locator })
 }
 
 /// An Observation, MedicationAdministration or Procedure whose code is known.
@@ -552,24 +832,31 @@ fn read_coded(
         }
         ("MedicationAdministration", Target::Drug(drug)) => {
             let mut row = PendingRow::new(res.loc("MedicationAdministration"));
-            let p = "MedicationAdministration";
-            row.set("run_id", reference(res, "context.reference", "Encounter", issues), &format!("{p}.context"));
-            row.set("drug", Some(drug.code().to_string()), &format!("{p}.medicationCodeableConcept"));
+            row.set(
+                "run_id",
+                reference(res, "context.reference", "Encounter", issues),
+                "MedicationAdministration.context",
+            );
+            row.set("drug", Some(drug.code().to_string()), "MedicationAdministration.medicationCodeableConcept");
             let t = time("effectiveDateTime").or_else(|| time("effectivePeriod.start"));
-            row.set("time", t, &format!("{p}.effectiveDateTime"));
-            row.set("rate", res.text("dosage.rateQuantity.value"), &format!("{p}.dosage.rateQuantity.value"));
-            row.set("unit", unit_of("dosage.rateQuantity"), &format!("{p}.dosage.rateQuantity.code"));
-            for col in ["salt", "dosing_weight_kg"] {
-                row.set(col, res.extension_text(col), &format!("{p}.extension({col})"));
-            }
+            row.set("time", t, "MedicationAdministration.effectiveDateTime");
+            row.set(
+                "rate",
+                res.text("dosage.rateQuantity.value"),
+                "MedicationAdministration.dosage.rateQuantity.value",
+            );
+            row.set("unit", unit_of("dosage.rateQuantity"), "MedicationAdministration.dosage.rateQuantity.code");
+            row.set("salt", res.extension_text("salt"), "MedicationAdministration.extension(salt)");
+            let weight = res.extension_text("dosing_weight_kg");
+            row.set("dosing_weight_kg", weight, "MedicationAdministration.extension(dosing_weight_kg)");
             if let Some(c) = res.extension("concentration").and_then(|e| e.get("valueQuantity")) {
-                let path = format!("{p}.extension(concentration).valueQuantity");
-                row.set("concentration", c.get("value").and_then(scalar), &format!("{path}.value"));
+                let path = "MedicationAdministration.extension(concentration).valueQuantity";
+                row.set("concentration", c.get("value").and_then(scalar), format!("{path}.value"));
                 let unit = c.get("code").or_else(|| c.get("unit")).and_then(Value::as_str);
                 row.set(
                     "concentration_unit",
                     unit.map(|u| mapping.unit_from_ucum(u).to_string()),
-                    &format!("{path}.code"),
+                    format!("{path}.code"),
                 );
             }
             rows.push(INFUSIONS, row);
@@ -629,11 +916,11 @@ fn read_coded(
 /// Maps CSV-reader findings (file, line, column) back to Bundle entries and elements.
 #[derive(Default)]
 pub struct Locator {
-    files: HashMap<String, Vec<PendingRow>>,
+    files: HashMap<String, Vec<LocatedRow>>,
 }
 
 impl Locator {
-    fn row(&self, file: &str, line: u64) -> Option<&PendingRow> {
+    fn row(&self, file: &str, line: u64) -> Option<&LocatedRow> {
         // Line 1 is the header of the generated file.
         self.files.get(file)?.get(usize::try_from(line).ok()?.checked_sub(2)?)
     }
@@ -667,7 +954,13 @@ impl Locator {
             },
             None => e.reason.clone(),
         };
-        FhirIssue { entry: Some(loc.entry), resource: loc.resource, path: loc.path, value: e.value.clone(), reason }
+        FhirIssue {
+            entry: Some(loc.entry),
+            resource: loc.resource.to_string(),
+            path: loc.path.into_owned(),
+            value: e.value.clone(),
+            reason,
+        }
     }
 }
 
@@ -678,8 +971,29 @@ pub fn import_bundle(
     label: &str,
     skip_invalid: bool,
 ) -> Result<BundleImport, ImportError> {
-    let ReadBundle { batch, invalid, warnings, derived, locator } =
-        read_bundle(json, label, &*store, Mapping::builtin())?;
+    let read = read_bundle(json, label, &*store, Mapping::builtin())?;
+    write_bundle(store, read, label, skip_invalid)
+}
+
+/// [`import_bundle`] from a reader (a file): the Bundle text is never held whole, only the
+/// registry batch it becomes (docs/fhir.md, Memory).
+pub fn import_bundle_from<R: io::Read>(
+    store: &mut dyn Store,
+    reader: R,
+    label: &str,
+    skip_invalid: bool,
+) -> Result<BundleImport, ImportError> {
+    let read = read_bundle_from(reader, label, &*store, Mapping::builtin())?;
+    write_bundle(store, read, label, skip_invalid)
+}
+
+fn write_bundle(
+    store: &mut dyn Store,
+    read: ReadBundle,
+    label: &str,
+    skip_invalid: bool,
+) -> Result<BundleImport, ImportError> {
+    let ReadBundle { batch, invalid, warnings, derived, locator } = read;
     let mut invalid = invalid;
     invalid.sort_by_key(|i| i.entry);
     let mut out = BundleImport {

@@ -6,8 +6,9 @@
 //! with the CSV reader itself (`ecmo_store::csv_format`), so units, plausibility and
 //! references are checked by one piece of code whatever the source; problems are reported
 //! per Bundle entry with the FHIR element path. The codes read are in `mapping.csv`, a
-//! reviewable table (docs/fhir.md). The resource types are hand-written serde-free views
-//! on `serde_json::Value` of the few elements read, not a generated FHIR model.
+//! reviewable table (docs/fhir.md). The resource types are hand-written views on
+//! `serde_json::Value` of the few elements read, not a generated FHIR model; both directions
+//! stream: export writes run by run, import parses entry by entry (docs/fhir.md, Memory).
 
 pub mod export;
 pub mod import;
@@ -33,4 +34,6 @@ pub fn extension_url(name: &str) -> String {
     format!("{BASE}/StructureDefinition/{name}")
 }
 
-pub use import::{BundleImport, FhirIssue, ImportError, ReadBundle, import_bundle, read_bundle};
+pub use import::{
+    BundleImport, FhirIssue, ImportError, ReadBundle, import_bundle, import_bundle_from, read_bundle, read_bundle_from,
+};

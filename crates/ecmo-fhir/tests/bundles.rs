@@ -213,3 +213,22 @@ fn not_a_bundle_is_refused_at_once() {
     ));
     assert!(matches!(import_bundle(&mut s, "{", "x", false), Err(ecmo_fhir::ImportError::NotJson(_))));
 }
+
+#[test]
+fn references_to_full_urls_of_later_entries_are_resolved() {
+    // Reversed, every reference (by `Type/id` or by the Patient's `urn:uuid:` fullUrl) points forward.
+    let mut b = bundle();
+    b["entry"].as_array_mut().unwrap().reverse();
+    let (out, s) = import(&b);
+    assert!(out.invalid.is_empty(), "{:#?}", out.invalid);
+    let (forward, _) = import(&bundle());
+    assert_eq!((out.inserted, out.derived_skipped), (forward.inserted, forward.derived_skipped));
+    assert_eq!(s.load_run("R1").unwrap().patient.weight_kg, 70.0);
+    // A problem in an entry read last is still reported against that entry.
+    let mut b = bundle();
+    b["entry"].as_array_mut().unwrap().reverse();
+    resource(&mut b, "lac1")["valueQuantity"]["code"] = json!("mm[Hg]");
+    let (out, _) = import(&b);
+    let e = only(&out.invalid);
+    assert_eq!((e.entry, e.resource.as_str()), (Some(entry_index(&b, "lac1")), "Observation/lac1"));
+}
