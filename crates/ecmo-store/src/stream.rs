@@ -24,7 +24,6 @@ mod fast;
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -163,18 +162,103 @@ pub struct RegistryStream {
     position: Arc<HashMap<String, usize>>,
     other_starts: HashMap<String, Vec<Timestamp>>,
     next: usize,
-    observations: Option<Observations>,
-    infusions: Option<Grouped>,
+    observations: Option<Records<Observation>>,
+    infusions: Option<Records<InfusionChange>>,
     support: Option<Grouped>,
     events: Option<Grouped>,
     codes: Codes,
 }
 
-/// observations.csv: parsed on worker threads, or by the sequential reader
-/// when its header is too wide for the fast path.
-enum Observations {
-    Fast(fast::Pipeline),
+/// observations.csv or infusions.csv: parsed on worker threads, or by the
+/// sequential reader when its header is too wide for the fast path.
+enum Records<T> {
+    Fast(fast::Pipeline<T>),
     Csv(Grouped),
+}
+
+impl<T: fast::Record> Records<T> {
+    fn open(
+        dir: &Path,
+        file: &'static str,
+        columns: &[(&str, bool)],
+        position: &Arc<HashMap<String, usize>>,
+        weights: &Arc<[f64]>,
+        workers: usize,
+    ) -> Result<Option<Self>, StreamError> {
+        Ok(match Grouped::open(dir, file, columns)? {
+            None => None,
+            Some(g) if g.width > fast::MAX_FIELDS => Some(Records::Csv(g)),
+            Some(g) => {
+                let start = g.reader.position().clone();
+                let handle = File::open(dir.join(file))
+                    .map_err(|e| StreamError::Csv { file: file.into(), source: csv::Error::from(e) })?;
+                let source = fast::Source {
+                    file: handle,
+                    name: file,
+                    offset: start.byte(),
+                    line: start.line(),
+                    cols: g.cols,
+                    width: g.width,
+                };
+                Some(Records::Fast(fast::Pipeline::start(source, Arc::clone(position), Arc::clone(weights), workers)))
+            }
+        })
+    }
+
+    /// Move the rows of run `idx` into `out`.
+    fn take_run(
+        &mut self,
+        idx: usize,
+        position: &HashMap<String, usize>,
+        out: &mut Vec<T>,
+        mut parse: impl FnMut(&Grouped) -> Result<T, StreamError>,
+    ) -> Result<(), StreamError> {
+        match self {
+            Records::Csv(g) => {
+                while g.next_row()? && RegistryStream::belongs(position, g, idx)? {
+                    out.push(parse(g)?);
+                    g.pending = false;
+                }
+            }
+            Records::Fast(p) => {
+                let file = p.file();
+                while let Some(seg) = p.peek() {
+                    match seg.kind {
+                        fast::Kind::Run(r) if r == idx => {}
+                        fast::Kind::Run(r) if r > idx => break,
+                        fast::Kind::Run(_) => return Err(segment_error(file, seg, NOT_GROUPED)),
+                        fast::Kind::Unknown => return Err(segment_error(file, seg, "no such run in runs.csv")),
+                        fast::Kind::Fatal => return Err(segment_error(file, seg, "")),
+                    }
+                    if out.is_empty() {
+                        *out = std::mem::take(&mut seg.rows);
+                    } else {
+                        out.append(&mut seg.rows);
+                    }
+                    if let Some(e) = seg.error.take() {
+                        return Err(e);
+                    }
+                    p.pop();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The error for rows left over after the last run, if any.
+    fn left_over(&mut self) -> Option<StreamError> {
+        match self {
+            Records::Fast(p) => {
+                let file = p.file();
+                p.peek().map(|seg| segment_error(file, seg, LEFT_OVER))
+            }
+            Records::Csv(g) => match g.next_row() {
+                Ok(true) => Some(g.fail(0, &[("run_id", true)], LEFT_OVER)),
+                Ok(false) => None,
+                Err(e) => Some(e),
+            },
+        }
+    }
 }
 
 impl RegistryStream {
@@ -204,24 +288,14 @@ impl RegistryStream {
         for r in &runs {
             other_starts.entry(r.patient_id.clone()).or_default().push(r.flow_start);
         }
-        let observations = match Grouped::open(dir, OBSERVATIONS, csv_format::OBSERVATION_COLUMNS)? {
-            None => None,
-            Some(g) if g.width > fast::MAX_FIELDS => Some(Observations::Csv(g)),
-            Some(g) => {
-                let start = g.reader.position().clone();
-                let file = File::open(dir.join(OBSERVATIONS))
-                    .map_err(|e| StreamError::Csv { file: OBSERVATIONS.into(), source: csv::Error::from(e) })?;
-                Some(Observations::Fast(fast::Pipeline::start(
-                    file,
-                    OBSERVATIONS,
-                    start.byte(),
-                    start.line(),
-                    g.cols,
-                    g.width,
-                    Arc::clone(&position),
-                )))
-            }
-        };
+        // A missing patient is reported when its run is read; NaN makes any per-kg dose fail until then.
+        let weights: Arc<[f64]> =
+            runs.iter().map(|r| patients.get(&r.patient_id).map_or(f64::NAN, |p| p.weight_kg)).collect();
+        // observations.csv is most of the data: all cores; infusions.csv is about 6 % of it.
+        let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 4);
+        let observations =
+            Records::open(dir, OBSERVATIONS, csv_format::OBSERVATION_COLUMNS, &position, &weights, workers)?;
+        let infusions = Records::open(dir, INFUSIONS, csv_format::INFUSION_COLUMNS, &position, &weights, 1)?;
         Ok(RegistryStream {
             patients,
             runs,
@@ -229,7 +303,7 @@ impl RegistryStream {
             other_starts,
             next: 0,
             observations,
-            infusions: Grouped::open(dir, INFUSIONS, csv_format::INFUSION_COLUMNS)?,
+            infusions,
             support: Grouped::open(dir, SUPPORT, csv_format::SUPPORT_COLUMNS)?,
             events: Grouped::open(dir, EVENTS, csv_format::EVENT_COLUMNS)?,
             codes: Codes::default(),
@@ -279,40 +353,13 @@ impl RegistryStream {
             .copied()
             .filter(|t| *t != rec.run.flow_start)
             .collect();
-        match self.observations.as_mut() {
-            Some(Observations::Csv(g)) => {
-                while g.next_row()? && Self::belongs(&self.position, g, idx)? {
-                    rec.observations.push(observation(g, &mut self.codes)?);
-                    g.pending = false;
-                }
-            }
-            Some(Observations::Fast(p)) => {
-                while let Some(seg) = p.peek() {
-                    match seg.kind {
-                        fast::Kind::Run(r) if r == idx => {}
-                        fast::Kind::Run(r) if r > idx => break,
-                        fast::Kind::Run(_) => return Err(segment_error(seg, NOT_GROUPED)),
-                        fast::Kind::Unknown => return Err(segment_error(seg, "no such run in runs.csv")),
-                        fast::Kind::Fatal => return Err(segment_error(seg, "")),
-                    }
-                    if rec.observations.is_empty() {
-                        rec.observations = std::mem::take(&mut seg.rows);
-                    } else {
-                        rec.observations.append(&mut seg.rows);
-                    }
-                    if let Some(e) = seg.error.take() {
-                        return Err(e);
-                    }
-                    p.pop();
-                }
-            }
-            None => {}
+        if let Some(r) = self.observations.as_mut() {
+            let codes = &mut self.codes;
+            r.take_run(idx, &self.position, &mut rec.observations, |g| observation(g, codes))?;
         }
-        if let Some(g) = self.infusions.as_mut() {
-            while g.next_row()? && Self::belongs(&self.position, g, idx)? {
-                rec.infusions.push(infusion(g, &mut self.codes, weight)?);
-                g.pending = false;
-            }
+        if let Some(r) = self.infusions.as_mut() {
+            let codes = &mut self.codes;
+            r.take_run(idx, &self.position, &mut rec.infusions, |g| infusion(g, codes, weight))?;
         }
         if let Some(g) = self.support.as_mut() {
             while g.next_row()? && Self::belongs(&self.position, g, idx)? {
@@ -337,19 +384,13 @@ impl Iterator for RegistryStream {
     fn next(&mut self) -> Option<Self::Item> {
         if self.next >= self.runs.len() {
             // Rows left over belong to no run of runs.csv.
-            if let Some(Observations::Fast(p)) = self.observations.as_mut()
-                && let Some(seg) = p.peek()
-            {
-                return Some(Err(segment_error(seg, LEFT_OVER)));
+            if let Some(e) = self.observations.as_mut().and_then(Records::left_over) {
+                return Some(Err(e));
             }
-            let observations = match self.observations.as_mut() {
-                Some(Observations::Csv(g)) => Some(g),
-                _ => None,
-            };
-            for g in [observations, self.infusions.as_mut(), self.support.as_mut(), self.events.as_mut()]
-                .into_iter()
-                .flatten()
-            {
+            if let Some(e) = self.infusions.as_mut().and_then(Records::left_over) {
+                return Some(Err(e));
+            }
+            for g in [self.support.as_mut(), self.events.as_mut()].into_iter().flatten() {
                 match g.next_row() {
                     Ok(true) => {
                         return Some(Err(g.fail(0, &[("run_id", true)], LEFT_OVER)));
@@ -370,14 +411,14 @@ const NOT_GROUPED: &str = "rows of this run are not grouped together in the orde
 const LEFT_OVER: &str = "no such run in runs.csv (or rows out of order)";
 
 /// The error at the first row of a segment (or the error it carries).
-fn segment_error(seg: &mut fast::Segment, reason: &str) -> StreamError {
+fn segment_error<T>(file: &'static str, seg: &mut fast::Segment<T>, reason: &str) -> StreamError {
     if let Some(e) = seg.error.take()
         && matches!(seg.kind, fast::Kind::Fatal)
     {
         return e;
     }
     StreamError::Row(Box::new(RowError {
-        file: OBSERVATIONS.into(),
+        file: file.into(),
         line: seg.line,
         column: Some("run_id".into()),
         value: (!seg.run_id.is_empty()).then(|| seg.run_id.clone()),
@@ -405,10 +446,48 @@ fn number(g: &impl Cells, col: usize, columns: &[(&str, bool)]) -> Result<Option
     if s.is_empty() {
         return Ok(None);
     }
+    if let Some(v) = plain_decimal(s.as_bytes()) {
+        return Ok(Some(v));
+    }
     match s.parse::<f64>() {
         Ok(v) if v.is_finite() => Ok(Some(v)),
         _ => Err(g.fail(col, columns, "not a number")),
     }
+}
+
+/// `[-]digits[.digits]` with at most 15 digits, parsed without the general
+/// algorithm: the digits as an integer (exact below 2^53) divided by a power of
+/// ten (exact up to 10^22) is one correctly rounded operation, so the result is
+/// the same double `str::parse` returns (Clinger's fast path). Anything else
+/// (exponents, '+', more digits) gives `None` and goes through `str::parse`.
+fn plain_decimal(s: &[u8]) -> Option<f64> {
+    const POW10: [f64; 16] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+    let (negative, digits) = match s.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, s),
+    };
+    if digits.is_empty() || digits.len() > 16 {
+        return None;
+    }
+    let mut mantissa = 0u64;
+    let mut n_digits = 0;
+    let mut point = None;
+    for (i, &b) in digits.iter().enumerate() {
+        match b {
+            b'0'..=b'9' => {
+                mantissa = mantissa * 10 + u64::from(b - b'0');
+                n_digits += 1;
+            }
+            b'.' if point.is_none() && i > 0 && i + 1 < digits.len() => point = Some(digits.len() - i - 1),
+            _ => return None,
+        }
+    }
+    if n_digits > 15 {
+        return None;
+    }
+    #[allow(clippy::cast_precision_loss)] // below 10^15 < 2^53: exact
+    let v = mantissa as f64 / POW10[point.unwrap_or(0)];
+    Some(if negative { -v } else { v })
 }
 
 fn unit(g: &impl Cells, col: usize, columns: &[(&str, bool)], codes: &mut Codes) -> Result<Option<Unit>, StreamError> {
@@ -416,22 +495,108 @@ fn unit(g: &impl Cells, col: usize, columns: &[(&str, bool)], codes: &mut Codes)
     if s.is_empty() {
         return Ok(None);
     }
-    if let Some(u) = codes.units.get(s.as_bytes()) {
-        return Ok(Some(*u));
+    let key = CodeKey::of(s.as_bytes());
+    if let Some(u) = codes.units.get(key) {
+        return Ok(Some(u));
     }
     let u = s.parse::<Unit>().map_err(|e| g.fail(col, columns, e.to_string()))?;
-    codes.units.insert(s.as_bytes().into(), u);
+    codes.units.put(key, u);
     Ok(Some(u))
+}
+
+/// A cell of up to 24 bytes as its length and three 8-byte words (zero-padded
+/// or overlapping): two cells are equal exactly when their keys are, and the
+/// key is built and compared without a byte loop or a call to memcmp.
+#[derive(Clone, Copy)]
+struct CodeKey {
+    len: usize,
+    words: [u64; 3],
+}
+
+impl PartialEq for CodeKey {
+    /// Scalar on purpose: the derived comparison loads the words as one vector
+    /// just after they were stored as scalars, a store-forwarding stall that
+    /// showed up as the hottest instruction of the observation reader.
+    #[inline]
+    fn eq(&self, other: &Self) -> bool {
+        ((self.len ^ other.len) as u64
+            | (self.words[0] ^ other.words[0])
+            | (self.words[1] ^ other.words[1])
+            | (self.words[2] ^ other.words[2]))
+            == 0
+    }
+}
+
+impl Eq for CodeKey {}
+
+impl CodeKey {
+    /// `None` for cells longer than 24 bytes (not cached).
+    #[inline]
+    fn of(s: &[u8]) -> Option<CodeKey> {
+        let word = |at: usize| u64::from_le_bytes(s[at..at + 8].try_into().unwrap_or([0; 8]));
+        let half = |at: usize| u64::from(u32::from_le_bytes(s[at..at + 4].try_into().unwrap_or([0; 4])));
+        let quarter = |at: usize| u64::from(u16::from_le_bytes(s[at..at + 2].try_into().unwrap_or([0; 2])));
+        // Overlapping loads cover every byte; with the length in the key they are unambiguous.
+        let words = match s.len() {
+            0 => [0, 0, 0],
+            1 => [u64::from(s[0]), 0, 0],
+            2..=3 => [quarter(0) | quarter(s.len() - 2) << 16, 0, 0],
+            4..=7 => [half(0) | half(s.len() - 4) << 32, 0, 0],
+            8 => [word(0), 0, 0],
+            9..=16 => [word(0), word(s.len() - 8), 0],
+            17..=24 => [word(0), word(8), word(s.len() - 8)],
+            _ => return None,
+        };
+        Some(CodeKey { len: s.len(), words })
+    }
+
+    #[inline]
+    fn slot(&self) -> usize {
+        let h = (self.words[0] ^ self.words[1].rotate_left(21) ^ self.words[2].rotate_left(42) ^ self.len as u64)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        (h >> (64 - CODE_SLOTS_BITS)) as usize
+    }
+}
+
+const CODE_SLOTS_BITS: u32 = 7;
+
+/// Codes already resolved, keyed by the cell as written (direct-mapped: a
+/// collision replaces the older entry, which is then parsed again).
+struct CodeCache<T: Copy> {
+    slots: Vec<Option<(CodeKey, T)>>,
+}
+
+impl<T: Copy> Default for CodeCache<T> {
+    fn default() -> Self {
+        CodeCache { slots: vec![None; 1 << CODE_SLOTS_BITS] }
+    }
+}
+
+impl<T: Copy> CodeCache<T> {
+    #[inline]
+    fn get(&self, key: Option<CodeKey>) -> Option<T> {
+        let key = key?;
+        match self.slots[key.slot()] {
+            Some((k, v)) if k == key => Some(v),
+            _ => None,
+        }
+    }
+
+    fn put(&mut self, key: Option<CodeKey>, value: T) {
+        if let Some(key) = key {
+            self.slots[key.slot()] = Some((key, value));
+        }
+    }
 }
 
 /// Codes already resolved, keyed by the cell as written: the same cell always
 /// parses to the same value, so a hit is exactly what the parser would return.
 #[derive(Default)]
 struct Codes {
-    units: HashMap<Box<[u8]>, Unit, BuildHasherDefault<Fnv>>,
-    quantities: HashMap<Box<[u8]>, Quantity, BuildHasherDefault<Fnv>>,
-    /// The last date-time cell parsed (rows come in runs of one time) and its value.
-    last_time: ([u8; 24], usize, i64),
+    units: CodeCache<Unit>,
+    quantities: CodeCache<Quantity>,
+    /// Date-time cells parsed (rows come in runs of one time, and times recur within a block).
+    times: CodeCache<Timestamp>,
 }
 
 /// A required date-time through the one-entry cache of `codes`.
@@ -441,46 +606,23 @@ fn cached_time(
     columns: &[(&str, bool)],
     codes: &mut Codes,
 ) -> Result<Timestamp, StreamError> {
-    let s = g.cell(col).as_bytes();
-    let (buf, len, t) = &codes.last_time;
-    if *len > 0 && &buf[..*len] == s {
-        return Ok(Timestamp(*t));
+    let key = CodeKey::of(g.cell(col).as_bytes());
+    if let Some(t) = codes.times.get(key) {
+        return Ok(t);
     }
     let t = required_time(g, col, columns)?;
-    if s.len() <= 24 {
-        codes.last_time.0[..s.len()].copy_from_slice(s);
-        codes.last_time.1 = s.len();
-        codes.last_time.2 = t.0;
-    }
+    codes.times.put(key, t);
     Ok(t)
-}
-
-/// FNV-1a: short keys, no attacker (the keys are the file's own unit and quantity codes).
-#[derive(Default)]
-struct Fnv(u64);
-
-impl Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
-        for &b in bytes {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        self.0 = h;
-    }
 }
 
 fn quantity(g: &impl Cells, codes: &mut Codes) -> Result<Quantity, StreamError> {
     let s = g.cell(2);
-    if let Some(q) = codes.quantities.get(s.as_bytes()) {
-        return Ok(*q);
+    let key = CodeKey::of(s.as_bytes());
+    if let Some(q) = codes.quantities.get(key) {
+        return Ok(q);
     }
     let q: Quantity = s.parse().map_err(|e: ecmo_domain::concepts::UnknownQuantity| g.fail(2, OBS, e.to_string()))?;
-    codes.quantities.insert(s.as_bytes().into(), q);
+    codes.quantities.put(key, q);
     Ok(q)
 }
 
@@ -516,7 +658,7 @@ const INF: &[(&str, bool)] = csv_format::INFUSION_COLUMNS;
 
 fn infusion(g: &impl Cells, codes: &mut Codes, patient_weight: f64) -> Result<InfusionChange, StreamError> {
     // Columns: run_id, time, drug, rate, unit, salt, concentration, concentration_unit, dosing_weight_kg.
-    let t = required_time(g, 1, INF)?;
+    let t = cached_time(g, 1, INF, codes)?;
     let drug: Drug = g.cell(2).parse().map_err(|e: ecmo_domain::drugs::UnknownDrug| g.fail(2, INF, e.to_string()))?;
     let rate = number(g, 3, INF)?.ok_or_else(|| g.fail(3, INF, "required value is empty"))?;
     let u = unit(g, 4, INF, codes)?.ok_or_else(|| g.fail(4, INF, "required value is empty"))?;
@@ -590,4 +732,106 @@ fn event(g: &impl Cells) -> Result<Event, StreamError> {
         _ => {}
     }
     Ok(Event { time: t, kind, value, detail, source: None })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_decimals_parse_to_the_same_double_as_str_parse() {
+        let fixed = [
+            "0",
+            "-0",
+            "69",
+            "0.328",
+            "4.5",
+            "-12.75",
+            "0.1",
+            "0.7",
+            "123456789012345",
+            "99999.9999999999",
+            "0.000000000000001",
+            "007.50",
+            "1e3",
+            "+5",
+            ".5",
+            "5.",
+            "1.2.3",
+            "-",
+            "",
+            "1234567890123456",
+            "0x10",
+        ];
+        let mut cases: Vec<String> = fixed.iter().map(|s| s.to_string()).collect();
+        // Deterministic spread of digit counts and decimal places.
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let digits = (x % 15 + 1) as usize;
+            let places = (x >> 8) as usize % (digits + 1);
+            let mut s = format!("{:0width$}", (x >> 16) % 10u64.pow(digits as u32), width = digits);
+            if places > 0 && places < digits {
+                s.insert(digits - places, '.');
+            }
+            if x & 1 == 1 {
+                s.insert(0, '-');
+            }
+            cases.push(s);
+        }
+        for s in &cases {
+            let std = s.parse::<f64>().ok();
+            match plain_decimal(s.as_bytes()) {
+                Some(v) => assert_eq!(Some(v.to_bits()), std.map(f64::to_bits), "{s}"),
+                // Declined: the caller falls back to str::parse.
+                None => assert!(
+                    s.contains(['e', '+', 'x'])
+                        || s.len() > 15
+                        || !s.contains(char::is_numeric)
+                        || std.is_none()
+                        || s.starts_with('.')
+                        || s.ends_with('.'),
+                    "{s}"
+                ),
+            }
+        }
+    }
+
+    #[test]
+    fn code_keys_are_equal_exactly_when_the_cells_are() {
+        let cells: Vec<&[u8]> = vec![
+            b"",
+            b"a",
+            b"ab",
+            b"ba",
+            b"abc",
+            b"abd",
+            b"map",
+            b"mmHg",
+            b"mg/dL",
+            b"mmol/L",
+            b"lactate",
+            b"lactatE",
+            b"12345678",
+            b"123456789",
+            b"1234567890123456",
+            b"1234567890123457",
+            b"2019-04-06T04:20",
+            b"2019-04-06T04:21",
+            b"2019-04-06 04:20",
+            b"abcdefghijklmnopq",
+            b"abcdefghijklmnopqrstuvwx",
+            b"abcdefghijklmnopqrstuvwX",
+            b"a\0",
+            b"a\0\0",
+        ];
+        for a in &cells {
+            for b in &cells {
+                assert_eq!(CodeKey::of(a) == CodeKey::of(b), a == b, "{:?} {:?}", a, b);
+            }
+        }
+        assert!(CodeKey::of(b"abcdefghijklmnopqrstuvwxy").is_none());
+    }
 }

@@ -58,8 +58,8 @@ fn ungrouped_files_are_reported_with_the_line() {
     }
 }
 
-#[test]
-fn quoted_and_crlf_observations_read_like_plain_ones() {
+/// patients.csv and runs.csv with one patient (P1, 70 kg) and one run (R1).
+fn one_run_registry() -> tempfile::TempDir {
     let d = tempfile::tempdir().unwrap();
     std::fs::write(d.path().join("patients.csv"), "patient_id,sex,age_years,weight_kg\nP1,female,61,70\n").unwrap();
     std::fs::write(
@@ -67,6 +67,12 @@ fn quoted_and_crlf_observations_read_like_plain_ones() {
         "run_id,patient_id,mode,etiology,flow_start,arrest\nR1,P1,va,ami_cs,2020-01-01 10:00,none\n",
     )
     .unwrap();
+    d
+}
+
+#[test]
+fn quoted_and_crlf_observations_read_like_plain_ones() {
+    let d = one_run_registry();
     let plain =
         "run_id,time,quantity,value,unit\nR1,2020-01-01 10:00,map,60,mmHg\nR1,2020-01-01 11:00, lactate ,4.5,mg/dL\n";
     std::fs::write(d.path().join("observations.csv"), plain).unwrap();
@@ -95,6 +101,73 @@ fn quoted_and_crlf_observations_read_like_plain_ones() {
         .unwrap();
     match RegistryStream::open(d.path()).unwrap().find_map(Result::err).unwrap() {
         StreamError::Row(e) => assert_eq!((e.line, e.column.as_deref()), (4, Some("value"))),
+        other => panic!("{other}"),
+    }
+}
+
+/// Errors past the first block (files over 1 MiB are parsed in blocks on worker
+/// threads) still name the file, the absolute line, the column, the value and
+/// the reason, for observations.csv and infusions.csv alike.
+#[test]
+fn errors_in_later_blocks_name_the_absolute_line() {
+    let d = one_run_registry();
+    let minutes = |i: usize| format!("2020-01-{:02} {:02}:{:02}", 1 + i / 1440, i / 60 % 24, i % 60);
+    let mut obs = String::from("run_id,time,quantity,value,unit\n");
+    for i in 0..40_000 {
+        obs.push_str(&format!("R1,{},map,{},mmHg\n", minutes(i), 60 + i % 20));
+    }
+    let mut inf = String::from("run_id,time,drug,rate,unit,salt,concentration,concentration_unit,dosing_weight_kg\n");
+    for i in 0..25_000 {
+        inf.push_str(&format!("R1,{},norepinephrine,0.{:03},mcg/kg/min,base,,,\n", minutes(i), 100 + i % 50));
+    }
+    assert!(obs.len() > 1 << 20 && inf.len() > 1 << 20);
+    std::fs::write(d.path().join("observations.csv"), &obs).unwrap();
+    std::fs::write(d.path().join("infusions.csv"), &inf).unwrap();
+    let rec = RegistryStream::open(d.path()).unwrap().next().unwrap().unwrap();
+    assert_eq!((rec.observations.len(), rec.infusions.len()), (40_000, 25_000));
+    assert_eq!(rec.infusions[24_999].entered_rate, 0.149);
+
+    // Line 38,003 of observations.csv (the header is line 1).
+    let bad = obs.replacen(
+        &format!("R1,{},map,61,mmHg\n", minutes(38_001)),
+        &format!("R1,{},map,61,mmHx\n", minutes(38_001)),
+        1,
+    );
+    std::fs::write(d.path().join("observations.csv"), &bad).unwrap();
+    match RegistryStream::open(d.path()).unwrap().find_map(Result::err).unwrap() {
+        StreamError::Row(e) => {
+            assert_eq!(
+                (e.file.as_str(), e.line, e.column.as_deref(), e.value.as_deref()),
+                ("observations.csv", 38_003, Some("unit"), Some("mmHx"))
+            );
+            assert!(!e.reason.is_empty());
+        }
+        other => panic!("{other}"),
+    }
+    std::fs::write(d.path().join("observations.csv"), &obs).unwrap();
+
+    // Line 19,502 of infusions.csv: an impossible dosing weight.
+    // 19,500 % 50 == 0: rate 0.100.
+    let row = format!("R1,{},norepinephrine,0.100,mcg/kg/min,base,,,\n", minutes(19_500));
+    let bad = inf.replacen(&row, &row.replace(",,,\n", ",,,900\n"), 1);
+    std::fs::write(d.path().join("infusions.csv"), &bad).unwrap();
+    match RegistryStream::open(d.path()).unwrap().find_map(Result::err).unwrap() {
+        StreamError::Row(e) => {
+            assert_eq!(
+                (e.file.as_str(), e.line, e.column.as_deref(), e.value.as_deref()),
+                ("infusions.csv", 19_502, Some("dosing_weight_kg"), Some("900"))
+            );
+            assert!(e.reason.contains("physiologically"), "{}", e.reason);
+        }
+        other => panic!("{other}"),
+    }
+    // Rows of a run that is not in runs.csv, after the last run.
+    std::fs::write(d.path().join("infusions.csv"), format!("{inf}R9,2020-01-01 10:00,dobutamine,5,mcg/kg/min,,,,\n"))
+        .unwrap();
+    match RegistryStream::open(d.path()).unwrap().find_map(Result::err).unwrap() {
+        StreamError::Row(e) => {
+            assert_eq!((e.file.as_str(), e.line, e.value.as_deref()), ("infusions.csv", 25_002, Some("R9")));
+        }
         other => panic!("{other}"),
     }
 }

@@ -1,26 +1,54 @@
-//! observations.csv, parsed on worker threads.
+//! The large record files (observations.csv, infusions.csv), parsed on worker threads.
 //!
 //! observations.csv holds nearly all the rows of a registry (about 830 per
-//! run). A splitter thread reads it in blocks of about 1 MiB cut at record
+//! run). A splitter thread reads a file in blocks of about 1 MiB cut at record
 //! boundaries; worker threads parse the blocks (plain lines split on commas;
 //! a block with quotes or bare carriage returns goes through the csv crate) and
 //! check every value with the same functions as the sequential reader; the
 //! consumer receives the parsed blocks in file order, as segments of
 //! consecutive rows of one run, and does the grouping check there.
+//!
+//! Workers number lines from the start of their block; the consumer, which sees
+//! the blocks in order, adds the line of the block's first row (so the splitter
+//! does not have to count lines). Block buffers go back to the splitter once
+//! parsed, so the file is read into the same few buffers throughout.
 
-use super::{Cells, Codes, StreamError, observation};
+use super::{Cells, CodeKey, Codes, StreamError};
 use crate::csv_format::RowError;
-use ecmo_domain::Observation;
+use ecmo_domain::{InfusionChange, Observation};
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
 use std::sync::{Arc, Mutex};
 
 /// Bytes per block handed to a worker.
 const BLOCK: usize = 1 << 20;
 /// Most fields a row may have on the fast path (more: the sequential reader is used).
 pub(super) const MAX_FIELDS: usize = 16;
+
+/// A record type parsed on the workers.
+pub(super) trait Record: Sized + Send + 'static {
+    /// Rows of one run to reserve room for.
+    const ROWS_PER_RUN: usize;
+    /// Parse and check one row of run `run` (index in runs.csv).
+    fn parse(row: &Row<'_>, run: usize, codes: &mut Codes) -> Result<Self, StreamError>;
+}
+
+impl Record for Observation {
+    const ROWS_PER_RUN: usize = 1024;
+    fn parse(row: &Row<'_>, _run: usize, codes: &mut Codes) -> Result<Self, StreamError> {
+        super::observation(row, codes)
+    }
+}
+
+impl Record for InfusionChange {
+    const ROWS_PER_RUN: usize = 64;
+    fn parse(row: &Row<'_>, run: usize, codes: &mut Codes) -> Result<Self, StreamError> {
+        let weight = row.shared.weights.get(run).copied().unwrap_or(f64::NAN);
+        super::infusion(row, codes, weight)
+    }
+}
 
 /// What the rows of a segment belong to.
 pub(super) enum Kind {
@@ -33,56 +61,85 @@ pub(super) enum Kind {
 }
 
 /// Consecutive rows of one run id.
-pub(super) struct Segment {
+pub(super) struct Segment<T> {
     pub kind: Kind,
     pub run_id: String,
     /// Line of the segment's first row.
     pub line: u64,
-    pub rows: Vec<Observation>,
+    pub rows: Vec<T>,
     /// The error that stopped the block after `rows`.
     pub error: Option<StreamError>,
 }
 
-struct Shared {
+impl<T> Segment<T> {
+    fn fatal(error: StreamError) -> Self {
+        Segment { kind: Kind::Fatal, run_id: String::new(), line: 0, rows: Vec::new(), error: Some(error) }
+    }
+}
+
+/// What every worker of one file needs.
+pub(super) struct Shared {
     file: &'static str,
     position: Arc<HashMap<String, usize>>,
+    /// Patient weight (kg) of each run of runs.csv, by index (infusion doses per kg).
+    weights: Arc<[f64]>,
     /// Column index of each expected column.
     cols: Vec<Option<usize>>,
     /// Fields of the header row (every record must have as many).
     width: usize,
 }
 
-struct Job {
+/// The segments of one block and its number of lines.
+struct Block<T> {
+    segments: Vec<Segment<T>>,
+    lines: u64,
+}
+
+struct Job<T> {
     data: Vec<u8>,
-    line: u64,
-    out: SyncSender<Vec<Segment>>,
+    /// Bytes of `data` that belong to the block (the buffer may be longer).
+    len: usize,
+    out: SyncSender<Block<T>>,
 }
 
-/// Parsed segments of observations.csv, in file order.
-pub(super) struct Pipeline {
-    blocks: Receiver<Receiver<Vec<Segment>>>,
-    pending: VecDeque<Segment>,
+/// Parsed segments of a record file, in file order.
+pub(super) struct Pipeline<T> {
+    file: &'static str,
+    blocks: Receiver<Receiver<Block<T>>>,
+    pending: VecDeque<Segment<T>>,
+    /// Line of the first row of the next block.
+    next_line: u64,
 }
 
-impl Pipeline {
-    /// Start reading `file` at byte `offset` (the first record, on line `line`).
+/// Where and how to read one record file.
+pub(super) struct Source {
+    pub file: File,
+    pub name: &'static str,
+    /// Byte offset and line of the first record.
+    pub offset: u64,
+    pub line: u64,
+    pub cols: Vec<Option<usize>>,
+    pub width: usize,
+}
+
+impl<T: Record> Pipeline<T> {
+    /// Start reading `source` with `workers` parsing threads.
     pub fn start(
-        mut file: File,
-        file_name: &'static str,
-        offset: u64,
-        line: u64,
-        cols: Vec<Option<usize>>,
-        width: usize,
+        source: Source,
         position: Arc<HashMap<String, usize>>,
-    ) -> Pipeline {
-        let shared = Arc::new(Shared { file: file_name, position, cols, width });
-        let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 4);
-        let (order_tx, order_rx) = sync_channel::<Receiver<Vec<Segment>>>(2 * workers + 2);
-        let (job_tx, job_rx) = sync_channel::<Job>(workers);
+        weights: Arc<[f64]>,
+        workers: usize,
+    ) -> Pipeline<T> {
+        let Source { mut file, name: file_name, offset, line, cols, width } = source;
+        let shared = Arc::new(Shared { file: file_name, position, weights, cols, width });
+        let (order_tx, order_rx) = sync_channel::<Receiver<Block<T>>>(2 * workers + 2);
+        let (job_tx, job_rx) = sync_channel::<Job<T>>(workers);
+        let (recycle_tx, recycle_rx) = channel::<Vec<u8>>();
         let job_rx = Arc::new(Mutex::new(job_rx));
         for _ in 0..workers {
             let job_rx = Arc::clone(&job_rx);
             let shared = Arc::clone(&shared);
+            let recycle_tx: Sender<Vec<u8>> = recycle_tx.clone();
             std::thread::spawn(move || {
                 let mut codes = Codes::default();
                 loop {
@@ -93,96 +150,103 @@ impl Pipeline {
                         },
                         Err(_) => return,
                     };
-                    let segments = parse_block(&shared, &job.data, job.line, &mut codes);
-                    // A closed receiver means the stream was dropped.
-                    let _ = job.out.send(segments);
+                    let block = parse_block(&shared, &job.data[..job.len], &mut codes);
+                    // Closed receivers mean the stream was dropped.
+                    let _ = recycle_tx.send(job.data);
+                    let _ = job.out.send(block);
                 }
             });
         }
         std::thread::spawn(move || {
-            let fatal = |e: std::io::Error| Segment {
-                kind: Kind::Fatal,
-                run_id: String::new(),
-                line: 0,
-                rows: Vec::new(),
-                error: Some(StreamError::Csv { file: file_name.into(), source: csv::Error::from(e) }),
-            };
             let send_fatal = |e: std::io::Error| {
                 let (tx, rx) = sync_channel(1);
-                let _ = tx.send(vec![fatal(e)]);
+                let error = StreamError::Csv { file: file_name.into(), source: csv::Error::from(e) };
+                let _ = tx.send(Block { segments: vec![Segment::fatal(error)], lines: 0 });
                 let _ = order_tx.send(rx);
             };
             if let Err(e) = file.seek(SeekFrom::Start(offset)) {
                 send_fatal(e);
                 return;
             }
-            let mut line = line;
-            let mut buf: Vec<u8> = Vec::with_capacity(BLOCK + BLOCK / 4);
+            // Buffers are zeroed once, when first made, and then reused: `filled` says how much is data.
+            let fresh = || vec![0u8; BLOCK + BLOCK / 4];
+            let mut buf = fresh();
+            let mut filled = 0;
             let mut eof = false;
             let mut want = BLOCK;
             loop {
-                while !eof && buf.len() < want {
-                    let len = buf.len();
-                    buf.resize(want, 0);
-                    match file.read(&mut buf[len..]) {
-                        Ok(0) => {
-                            buf.truncate(len);
-                            eof = true;
-                        }
-                        Ok(n) => buf.truncate(len + n),
-                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => buf.truncate(len),
+                while !eof && filled < want {
+                    if buf.len() < want {
+                        buf.resize(want, 0);
+                    }
+                    match file.read(&mut buf[filled..want]) {
+                        Ok(0) => eof = true,
+                        Ok(n) => filled += n,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                         Err(e) => {
                             send_fatal(e);
                             return;
                         }
                     }
                 }
-                if buf.is_empty() {
+                if filled == 0 {
                     return;
                 }
-                let cut = if eof { buf.len() } else { record_boundary(&buf) };
+                let cut = if eof { filled } else { record_boundary(&buf[..filled]) };
                 if cut == 0 {
                     // One record longer than the block: read more.
                     want += BLOCK;
                     continue;
                 }
                 want = BLOCK;
-                let rest = buf[cut..].to_vec();
-                let mut data = std::mem::replace(&mut buf, Vec::with_capacity(BLOCK + BLOCK / 4));
-                data.truncate(cut);
-                buf.extend_from_slice(&rest);
-                let lines = data.iter().filter(|&&b| b == b'\n').count() as u64;
+                let rest = filled - cut;
+                let mut next = recycle_rx.try_recv().unwrap_or_else(|_| fresh());
+                if next.len() < rest {
+                    next.resize(rest, 0);
+                }
+                next[..rest].copy_from_slice(&buf[cut..filled]);
+                let data = std::mem::replace(&mut buf, next);
+                filled = rest;
                 let (tx, rx) = sync_channel(1);
-                if job_tx.send(Job { data, line, out: tx }).is_err() || order_tx.send(rx).is_err() {
+                if job_tx.send(Job { data, len: cut, out: tx }).is_err() || order_tx.send(rx).is_err() {
                     return;
                 }
-                line += lines;
             }
         });
-        Pipeline { blocks: order_rx, pending: VecDeque::new() }
+        Pipeline { file: file_name, blocks: order_rx, pending: VecDeque::new(), next_line: line }
+    }
+}
+
+impl<T> Pipeline<T> {
+    pub fn file(&self) -> &'static str {
+        self.file
     }
 
     /// The next segment, if any.
-    pub fn peek(&mut self) -> Option<&mut Segment> {
+    pub fn peek(&mut self) -> Option<&mut Segment<T>> {
         while self.pending.is_empty() {
             let block = self.blocks.recv().ok()?;
             match block.recv() {
-                Ok(segments) => self.pending.extend(segments),
+                Ok(block) => {
+                    let base = self.next_line;
+                    self.pending.extend(block.segments.into_iter().map(|mut seg| {
+                        seg.line += base;
+                        if let Some(StreamError::Row(e)) = seg.error.as_mut() {
+                            e.line += base;
+                        }
+                        seg
+                    }));
+                    self.next_line += block.lines;
+                }
                 Err(_) => {
-                    self.pending.push_back(Segment {
-                        kind: Kind::Fatal,
-                        run_id: String::new(),
+                    self.pending.push_back(Segment::fatal(StreamError::Row(Box::new(RowError {
+                        file: self.file.into(),
                         line: 0,
-                        rows: Vec::new(),
-                        error: Some(StreamError::Row(Box::new(RowError {
-                            file: "observations.csv".into(),
-                            line: 0,
-                            column: None,
-                            value: None,
-                            reason: "a parsing thread failed".into(),
-                            record: None,
-                        }))),
-                    });
+                        column: None,
+                        value: None,
+                        reason: "a parsing thread failed".into(),
+                        record: None,
+                    }))));
                 }
             }
         }
@@ -212,8 +276,9 @@ fn record_boundary(buf: &[u8]) -> usize {
 }
 
 /// One record of a block.
-struct Row<'a> {
+pub(super) struct Row<'a> {
     shared: &'a Shared,
+    /// Line within the block (0 for its first line) until the consumer adds the block's line.
     line: u64,
     fields: [&'a str; MAX_FIELDS],
     n: usize,
@@ -224,6 +289,7 @@ impl Cells for Row<'_> {
         self.shared.file
     }
 
+    #[inline]
     fn cell(&self, i: usize) -> &str {
         self.shared.cols[i].filter(|&c| c < self.n).map_or("", |c| self.fields[c])
     }
@@ -234,12 +300,15 @@ impl Cells for Row<'_> {
 }
 
 /// Builds the segments of a block; `false` from `row` ends the block.
-struct Segments<'a> {
+struct Segments<'a, T> {
     shared: &'a Shared,
-    out: Vec<Segment>,
+    out: Vec<Segment<T>>,
+    /// Key of the run id of the last segment.
+    last_run: Option<CodeKey>,
 }
 
-impl Segments<'_> {
+impl<T: Record> Segments<'_, T> {
+    #[inline]
     fn row(&mut self, row: &Row<'_>, codes: &mut Codes) -> bool {
         if row.n != self.shared.width {
             self.out.push(Segment {
@@ -262,8 +331,13 @@ impl Segments<'_> {
             return false;
         }
         let run = row.cell(0);
-        let same = self.out.last().is_some_and(|s| s.run_id == run);
+        let key = CodeKey::of(run.as_bytes());
+        let same = self.out.last().is_some_and(|s| match key {
+            Some(_) => key == self.last_run,
+            None => s.run_id == run,
+        });
         if !same {
+            self.last_run = key;
             let kind = match self.shared.position.get(run) {
                 Some(&p) => Kind::Run(p),
                 None => Kind::Unknown,
@@ -273,7 +347,7 @@ impl Segments<'_> {
                 kind,
                 run_id: run.to_string(),
                 line: row.line,
-                rows: Vec::with_capacity(1024),
+                rows: Vec::with_capacity(T::ROWS_PER_RUN),
                 error: None,
             });
             if unknown {
@@ -281,7 +355,8 @@ impl Segments<'_> {
             }
         }
         let Some(seg) = self.out.last_mut() else { return false };
-        match observation(row, codes) {
+        let Kind::Run(idx) = seg.kind else { return false };
+        match T::parse(row, idx, codes) {
             Ok(o) => {
                 seg.rows.push(o);
                 true
@@ -294,58 +369,119 @@ impl Segments<'_> {
     }
 }
 
-fn parse_block(shared: &Shared, data: &[u8], first_line: u64, codes: &mut Codes) -> Vec<Segment> {
+fn parse_block<T: Record>(shared: &Shared, data: &[u8], codes: &mut Codes) -> Block<T> {
     // A block of valid UTF-8 split at ASCII bytes gives valid UTF-8 cells: validated once here.
-    let plain = !data.contains(&b'"')
-        && (!data.contains(&b'\r')
-            || data.iter().enumerate().all(|(i, &b)| b != b'\r' || data.get(i + 1) == Some(&b'\n')));
-    let Some(text) = std::str::from_utf8(data).ok().filter(|_| plain) else {
-        return parse_with_csv(shared, data, first_line, codes);
-    };
-    let mut segs = Segments { shared, out: Vec::new() };
-    // One pass over the bytes: ',' ends a field, '\n' a record (both ASCII, so the
-    // slices of `text` at them are char boundaries).
-    let bytes = text.as_bytes();
-    let mut row = Row { shared, line: first_line, fields: [""; MAX_FIELDS], n: 0 };
-    let mut field_start = 0;
-    let mut line_start = 0;
-    let mut i = 0;
-    while i <= bytes.len() {
-        let b = bytes.get(i).copied().unwrap_or(b'\n');
-        if b == b',' {
-            if row.n < MAX_FIELDS {
-                row.fields[row.n] = text[field_start..i].trim_ascii();
-            }
-            row.n += 1;
-            field_start = i + 1;
-        } else if b == b'\n' {
-            let end = if i > line_start && bytes[i - 1] == b'\r' { i - 1 } else { i };
-            let last_line = i == bytes.len();
-            if end > line_start {
-                if row.n < MAX_FIELDS {
-                    row.fields[row.n] = text[field_start.min(end)..end].trim_ascii();
-                }
-                row.n += 1;
-                if !segs.row(&row, codes) {
-                    break;
-                }
-            } else if last_line {
-                break;
-            }
-            row.n = 0;
-            row.line += 1;
-            field_start = i + 1;
-            line_start = i + 1;
-        }
-        i += 1;
+    match std::str::from_utf8(data).ok().and_then(|text| split_plain(shared, text, codes)) {
+        Some(block) => block,
+        None => parse_with_csv(shared, data, codes),
     }
-    segs.out
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit of each byte of `word` below 0x2d, the byte after ','. That
+/// covers the four bytes that matter here (',', '\n', '\r', '"') and a few that
+/// are rare in these files (space, '%', ...), which the caller skips. Exact for
+/// every byte: `(b | 0x80) - 0x2d` keeps its high bit unless b < 0x2d, and
+/// bytes with the high bit set (UTF-8) are masked out.
+#[inline]
+fn candidates(word: u64) -> u64 {
+    !((word | HIGH).wrapping_sub(ONES * 0x2d)) & !word & HIGH
+}
+
+/// Splits plain lines on commas, eight bytes at a time (a word with no delimiter
+/// costs a few instructions); `None` when the block has a quote or a carriage
+/// return outside a CRLF, which the csv crate reads instead.
+fn split_plain<T: Record>(shared: &Shared, text: &str, codes: &mut Codes) -> Option<Block<T>> {
+    let bytes = text.as_bytes();
+    let mut lines = Lines {
+        text,
+        segs: Segments { shared, out: Vec::new(), last_run: None },
+        row: Row { shared, line: 0, fields: [""; MAX_FIELDS], n: 0 },
+        field_start: 0,
+        line_start: 0,
+    };
+    let mut at = 0;
+    'scan: while at < bytes.len() {
+        let mut mask = match bytes.get(at..at + 8) {
+            Some(word) => candidates(u64::from_le_bytes(word.try_into().unwrap_or_default())),
+            None => bytes[at..]
+                .iter()
+                .enumerate()
+                .filter(|&(_, b)| matches!(b, b',' | b'\n' | b'"' | b'\r'))
+                .fold(0, |m, (k, _)| m | 0x80 << (8 * k)),
+        };
+        while mask != 0 {
+            let i = at + (mask.trailing_zeros() / 8) as usize;
+            mask &= mask - 1;
+            match bytes[i] {
+                b',' => lines.field(i),
+                b'\n' if !lines.end_line(i, codes) => break 'scan,
+                b'\n' => {}
+                b'\r' if bytes.get(i + 1) == Some(&b'\n') => {}
+                b'\r' | b'"' => return None,
+                _ => {}
+            }
+        }
+        at += 8;
+    }
+    if at >= bytes.len() && lines.line_start < bytes.len() {
+        // A last line without a newline (end of file).
+        lines.end_line(bytes.len(), codes);
+        lines.row.line -= 1;
+    }
+    Some(Block { lines: lines.row.line, segments: lines.segs.out })
+}
+
+/// State of `split_plain`: the row being split and where its current field and line began.
+struct Lines<'a, T> {
+    text: &'a str,
+    segs: Segments<'a, T>,
+    row: Row<'a>,
+    field_start: usize,
+    line_start: usize,
+}
+
+impl<T: Record> Lines<'_, T> {
+    /// A comma at `i`.
+    #[inline]
+    fn field(&mut self, i: usize) {
+        if self.row.n < MAX_FIELDS {
+            self.row.fields[self.row.n] = self.text[self.field_start..i].trim_ascii();
+        }
+        self.row.n += 1;
+        self.field_start = i + 1;
+    }
+
+    /// A newline at `i` (or the end of the text); `false` when the row stops the block.
+    #[inline]
+    fn end_line(&mut self, i: usize, codes: &mut Codes) -> bool {
+        let bytes = self.text.as_bytes();
+        let end = if i > self.line_start && bytes[i - 1] == b'\r' { i - 1 } else { i };
+        // Blank lines are skipped (but counted).
+        if end > self.line_start {
+            if self.row.n < MAX_FIELDS {
+                self.row.fields[self.row.n] = self.text[self.field_start.min(end)..end].trim_ascii();
+            }
+            self.row.n += 1;
+            if !self.segs.row(&self.row, codes) {
+                return false;
+            }
+        }
+        self.row.n = 0;
+        self.row.line += 1;
+        self.field_start = i + 1;
+        self.line_start = i + 1;
+        true
+    }
 }
 
 /// Quoted fields (possibly over several lines), bare CR terminators or bytes that are
 /// not UTF-8 (such a cell reads as empty, as in the sequential reader): the csv crate.
-fn parse_with_csv(shared: &Shared, data: &[u8], first_line: u64, codes: &mut Codes) -> Vec<Segment> {
-    let mut segs = Segments { shared, out: Vec::new() };
+fn parse_with_csv<T: Record>(shared: &Shared, data: &[u8], codes: &mut Codes) -> Block<T> {
+    let lines = data.iter().filter(|&&b| b == b'\n').count() as u64;
+    let mut segs = Segments { shared, out: Vec::new(), last_run: None };
     let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).trim(csv::Trim::All).from_reader(data);
     let mut record = csv::ByteRecord::new();
     loop {
@@ -353,17 +489,11 @@ fn parse_with_csv(shared: &Shared, data: &[u8], first_line: u64, codes: &mut Cod
             Ok(true) => {}
             Ok(false) => break,
             Err(source) => {
-                segs.out.push(Segment {
-                    kind: Kind::Fatal,
-                    run_id: String::new(),
-                    line: 0,
-                    rows: Vec::new(),
-                    error: Some(StreamError::Csv { file: shared.file.into(), source }),
-                });
+                segs.out.push(Segment::fatal(StreamError::Csv { file: shared.file.into(), source }));
                 break;
             }
         }
-        let line = first_line + record.position().map_or(1, |p| p.line()) - 1;
+        let line = record.position().map_or(1, |p| p.line()) - 1;
         let mut row = Row { shared, line, fields: [""; MAX_FIELDS], n: record.len() };
         for (slot, f) in row.fields.iter_mut().zip(record.iter()) {
             *slot = std::str::from_utf8(f).unwrap_or("");
@@ -372,5 +502,21 @@ fn parse_with_csv(shared: &Shared, data: &[u8], first_line: u64, codes: &mut Cod
             break;
         }
     }
-    segs.out
+    Block { segments: segs.out, lines }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn candidates_flag_exactly_the_bytes_below_the_comma_successor() {
+        for b in 0..=255u8 {
+            for pos in 0..8 {
+                let word = u64::from_le_bytes(std::array::from_fn(|k| if k == pos { b } else { b'a' }));
+                let expected = if b < 0x2d { 0x80u64 << (8 * pos) } else { 0 };
+                assert_eq!(candidates(word), expected, "byte {b:#x} at {pos}");
+            }
+        }
+    }
 }
