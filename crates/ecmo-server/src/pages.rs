@@ -451,7 +451,8 @@ fn models_section(a: &ecmo_bedside::Assessment) -> String {
             for c in &p.contributions {
                 let _ = write!(
                     s,
-                    "<tr><td>{}</td><td>{} {}</td><td>{}</td><td>{:.4}</td><td>{:+.3}</td><td>{:.3}</td></tr>",
+                    "<tr><td><strong>{}</strong><br><small>{}</small></td><td>{} {}</td><td>{}</td><td>{:.4}</td><td>{:+.3}</td><td>{:.3}</td></tr>",
+                    esc(&c.name),
                     esc(&c.label),
                     num(c.value),
                     esc(&c.unit),
