@@ -7,6 +7,7 @@
 //! coefficients are `b_K - V_KD V_DD^-1 b_D`, covariance `V_KK - V_KD V_DD^-1 V_DK`.
 //! This is the selection `rms::validate(bw = TRUE)` repeats in every resample.
 
+use crate::design::TermInfo;
 use crate::dist::pchisq_upper;
 use crate::error::{Result, StatsError};
 use crate::linalg::{Matrix, quad_form_inv, spd_inverse};
@@ -54,15 +55,21 @@ fn sub(v: &Matrix, rows: &[usize], cols: &[usize]) -> Vec<f64> {
 /// `rms::fastbw` with `rule = "aic"` (penalty `k`, 2 as rms), `type = "residual"`, on a fitted
 /// logistic model with an intercept (the intercept is never deleted).
 pub fn fastbw(model: &LogisticModel, k: f64) -> Result<FastBw> {
-    let pt = model.coefficients.len();
     let coef: Vec<f64> = model.coefficients.iter().map(|c| c.coef).collect();
-    let cov = &model.vcov;
-    if model.terms.iter().any(|t| t.columns.contains(&0)) {
+    let names: Vec<String> = model.coefficients.iter().map(|c| c.term.clone()).collect();
+    fastbw_parts(&coef, &model.vcov, &model.terms, &names, k)
+}
+
+/// [`fastbw`] from coefficients (intercept first), their covariance, the terms' column indices
+/// and the coefficient names (what the bootstrap loops have without a full `LogisticModel`).
+pub fn fastbw_parts(coef: &[f64], cov: &Matrix, terms: &[TermInfo], names: &[String], k: f64) -> Result<FastBw> {
+    let pt = coef.len();
+    if terms.iter().any(|t| t.columns.contains(&0)) {
         return Err(StatsError::InvalidInput("fastbw needs a model with an intercept".into()));
     }
-    let mut factors_in: Vec<usize> = (0..model.terms.len()).collect();
+    let mut factors_in: Vec<usize> = (0..terms.len()).collect();
     let mut parms_in: Vec<usize> = (0..pt).collect();
-    let mut beta = coef.clone();
+    let mut beta = coef.to_vec();
     let mut vcur = cov.clone();
     let mut deleted = Vec::new();
     while !factors_in.is_empty() {
@@ -70,7 +77,7 @@ pub fn fastbw(model: &LogisticModel, k: f64) -> Result<FastBw> {
         let mut best: Option<(usize, f64, f64, f64)> = None; // (factor, crit, chisq, df)
         for &f in &factors_in {
             let pos: Vec<usize> =
-                model.terms[f].columns.iter().filter_map(|c| parms_in.iter().position(|p| p == c)).collect();
+                terms[f].columns.iter().filter_map(|c| parms_in.iter().position(|p| p == c)).collect();
             let b: Vec<f64> = pos.iter().map(|&i| beta[i]).collect();
             let v = sub(&vcur, &pos, &pos);
             let chisq = quad_form_inv(&v, pos.len(), &b)?;
@@ -81,7 +88,7 @@ pub fn fastbw(model: &LogisticModel, k: f64) -> Result<FastBw> {
             }
         }
         let Some((f, _, chisq, df)) = best else { break };
-        let cols = &model.terms[f].columns;
+        let cols = &terms[f].columns;
         let keep: Vec<usize> = parms_in.iter().copied().filter(|p| !cols.contains(p)).collect();
         let del: Vec<usize> = (0..pt).filter(|p| !keep.contains(p)).collect();
         let bd: Vec<f64> = del.iter().map(|&i| coef[i]).collect();
@@ -92,7 +99,7 @@ pub fn fastbw(model: &LogisticModel, k: f64) -> Result<FastBw> {
             break;
         }
         deleted.push(FastBwStep {
-            term: model.terms[f].name.clone(),
+            term: terms[f].name.clone(),
             chisq,
             df,
             p: pchisq_upper(chisq, df),
@@ -125,8 +132,8 @@ pub fn fastbw(model: &LogisticModel, k: f64) -> Result<FastBw> {
     }
     Ok(FastBw {
         deleted,
-        kept: factors_in.iter().map(|&f| model.terms[f].name.clone()).collect(),
-        coefficient_names: parms_in.iter().map(|&i| model.coefficients[i].term.clone()).collect(),
+        kept: factors_in.iter().map(|&f| terms[f].name.clone()).collect(),
+        coefficient_names: parms_in.iter().map(|&i| names[i].clone()).collect(),
         coefficients: beta,
     })
 }

@@ -89,10 +89,19 @@ pub(crate) fn select(full: &Design, y: &[f64], candidates: &[&str], sel: &Select
             backward_pvalue(full, y, candidates, &[], *alpha, *criterion, &quick)?.final_terms
         }
         Selection::FastBw => {
-            // lrm iterates to full convergence; so does the fit fastbw starts from
-            let d = full.subset(candidates)?;
-            let tight = LogisticOptions { control: GlmControl::tight(), ..quick };
-            crate::fastbw::fastbw(&fit_logistic(&d, y, &tight)?, 2.0)?.kept
+            // validate.lrm refits with lrm.fit(tol = 1e-7): glm's default stopping rule is as
+            // close; the final model's fastbw (analyze logistic) starts from a converged fit
+            let same = full.terms.iter().map(|t| t.name.as_str()).eq(candidates.iter().copied());
+            let sub;
+            let d = if same {
+                full
+            } else {
+                sub = full.subset(candidates)?;
+                &sub
+            };
+            let f = irls_logistic(&d.x, d.n, d.p, y, None, None, &GlmControl::default())?;
+            let v = crate::linalg::Matrix { nrow: d.p, ncol: d.p, data: f.vcov };
+            crate::fastbw::fastbw_parts(&f.coef, &v, &d.terms, &d.col_names, 2.0)?.kept
         }
     })
 }
