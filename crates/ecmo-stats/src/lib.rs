@@ -2,8 +2,9 @@
 //!
 //! The statistics engine of ecmo-cds. It knows nothing of ECMO: every function works on
 //! plain slices, a small column-typed [`design::Frame`] and row-major matrices. The numbers
-//! reproduce R (stats, MASS, pROC, survival, rms) and are tested against golden files
-//! produced by R 4.2.2 (see `docs/stats.md` for the method-by-method correspondence).
+//! reproduce R (stats, MASS, pROC, survival, rms, cmprsk, mice, Hmisc) and are tested against
+//! golden files produced by R 4.2.2 (`../shared/golden/` and this crate's `tests/golden/`; see
+//! `docs/stats.md` for the method-by-method correspondence).
 //!
 //! Linear algebra is hand-written (Cholesky for the small p x p systems of IRLS and Cox
 //! Newton-Raphson); no BLAS/LAPACK or nalgebra dependency. Special functions come from
