@@ -110,9 +110,39 @@ pub fn net_benefit_difference(
     decision_curve(y, &[a, b], thresholds)?;
     let n = y.len();
     let all: Vec<usize> = (0..n).collect();
+    // Each patient is positive for the thresholds up to her risk: with the thresholds sorted,
+    // bucket = how many of them are <= p. A replicate then only counts events and non-events
+    // per bucket (O(n + T)) and reads TP/FP per threshold off suffix sums; the counts, hence the
+    // net benefits, are exactly those of counting threshold by threshold.
+    let tn = thresholds.len();
+    let mut order: Vec<usize> = (0..tn).collect();
+    order.sort_by(|&i, &j| thresholds[i].total_cmp(&thresholds[j]));
+    let sorted: Vec<f64> = order.iter().map(|&i| thresholds[i]).collect();
+    let bucket = |p: &[f64]| -> Vec<usize> { p.iter().map(|&v| sorted.partition_point(|t| *t <= v)).collect() };
+    let (ba, bb) = (bucket(a.1), bucket(b.1));
     let reps = parallel_replicates(replicates, seed, |_, rng| {
-        let idx: Vec<usize> = (0..n).map(|_| rng.below(n)).collect();
-        thresholds.iter().map(|&t| nb_at(y, a.1, &idx, t) - nb_at(y, b.1, &idx, t)).collect::<Vec<f64>>()
+        // counts[model][bucket][event]
+        let mut counts = vec![[[0u32; 2]; 2]; tn + 1];
+        for _ in 0..n {
+            let i = rng.below(n);
+            let ev = (y[i] == 1.0) as usize;
+            counts[ba[i]][0][ev] += 1;
+            counts[bb[i]][1][ev] += 1;
+        }
+        // positive at sorted threshold k <=> bucket > k
+        let mut out = vec![0.0; tn];
+        let mut acc = [[0.0f64; 2]; 2];
+        let nf = n as f64;
+        for k in (0..tn).rev() {
+            for m in 0..2 {
+                acc[m][0] += counts[k + 1][m][0] as f64;
+                acc[m][1] += counts[k + 1][m][1] as f64;
+            }
+            let t = sorted[k];
+            let nb = |m: usize| acc[m][1] / nf - acc[m][0] / nf * t / (1.0 - t);
+            out[order[k]] = nb(0) - nb(1);
+        }
+        out
     });
     let difference = thresholds
         .iter()

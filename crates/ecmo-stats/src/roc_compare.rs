@@ -16,7 +16,7 @@ use crate::dist::pchisq_upper;
 use crate::error::{Result, StatsError};
 use crate::linalg::{Matrix, quad_form_inv};
 use crate::rng::parallel_replicates;
-use crate::roc::{Roc, roc_from_groups};
+use crate::roc::{Roc, RocDirection};
 use serde::Serialize;
 
 /// DeLong chi-square test of k correlated (paired) AUCs.
@@ -145,17 +145,61 @@ pub fn bootstrap_youden(r: &Roc, replicates: usize, level: f64, seed: u64) -> Re
         return Err(StatsError::InvalidInput("need at least 2 bootstrap replicates".into()));
     }
     let best = r.best_youden.first().ok_or_else(|| StatsError::NotEnoughData("no ROC points".into()))?;
-    let (m, n) = (r.cases.len(), r.controls.len());
+    // Rank every value once among the distinct values of the sample; a replicate is then a
+    // histogram of resampled case and control ranks, and its ROC points are read off in one
+    // sweep over the ranks present (O(n + k) instead of sorting and building a curve). The
+    // points are pROC's: thresholds at -Inf, +Inf and midway between consecutive values present
+    // in the resample.
+    let mut vals: Vec<f64> = r.cases.iter().chain(&r.controls).copied().collect();
+    vals.sort_by(f64::total_cmp);
+    vals.dedup();
+    let k = vals.len();
+    let rank = |v: f64| vals.partition_point(|x| *x < v);
+    let case_rank: Vec<usize> = r.cases.iter().map(|&v| rank(v)).collect();
+    let ctrl_rank: Vec<usize> = r.controls.iter().map(|&v| rank(v)).collect();
+    let (m, n) = (case_rank.len(), ctrl_rank.len());
+    let lower = r.direction == RocDirection::ControlsLower;
     let reps = parallel_replicates(replicates, seed, |_, rng| {
-        let cases: Vec<f64> = (0..m).map(|_| r.cases[rng.below(m)]).collect();
-        let controls: Vec<f64> = (0..n).map(|_| r.controls[rng.below(n)]).collect();
-        match roc_from_groups(&cases, &controls, Some(r.direction)) {
-            Ok(b) if !b.best_youden.is_empty() => {
-                let c = b.best_youden[rng.below(b.best_youden.len())];
-                (c.threshold, c.sensitivity, c.specificity)
-            }
-            _ => (f64::NAN, f64::NAN, f64::NAN),
+        let mut hc = vec![0u32; k];
+        let mut hn = vec![0u32; k];
+        for _ in 0..m {
+            hc[case_rank[rng.below(m)]] += 1;
         }
+        for _ in 0..n {
+            hn[ctrl_rank[rng.below(n)]] += 1;
+        }
+        let (mf, nf) = (m as f64, n as f64);
+        // candidates: (threshold, sens, spec); the infinite thresholds give sens + spec = 1
+        let mut best: Vec<(f64, f64, f64)> = vec![(f64::NEG_INFINITY, 1.0, 0.0), (f64::INFINITY, 0.0, 1.0)];
+        if !lower {
+            best.reverse();
+        }
+        let mut best_j = 1.0;
+        let (mut cases_le, mut ctrls_le) = (0.0, 0.0);
+        let mut prev: Option<usize> = None;
+        for v in 0..k {
+            if hc[v] == 0 && hn[v] == 0 {
+                continue;
+            }
+            if let Some(pv) = prev {
+                let thr = (vals[pv] + vals[v]) / 2.0;
+                // "<": positive if x >= thr; ">": positive if x <= thr
+                let (se, sp) =
+                    if lower { ((mf - cases_le) / mf, ctrls_le / nf) } else { (cases_le / mf, (nf - ctrls_le) / nf) };
+                let j = se + sp;
+                if j > best_j {
+                    best_j = j;
+                    best.clear();
+                }
+                if j == best_j {
+                    best.push((thr, se, sp));
+                }
+            }
+            cases_le += hc[v] as f64;
+            ctrls_le += hn[v] as f64;
+            prev = Some(v);
+        }
+        best[rng.below(best.len())]
     });
     let t: Vec<f64> = reps.iter().map(|x| x.0).collect();
     let se: Vec<f64> = reps.iter().map(|x| x.1).collect();
