@@ -429,6 +429,7 @@ fn segment_error<T>(file: &'static str, seg: &mut fast::Segment<T>, reason: &str
 
 const OBS: &[(&str, bool)] = csv_format::OBSERVATION_COLUMNS;
 
+#[inline]
 fn time(g: &impl Cells, col: usize, columns: &[(&str, bool)]) -> Result<Option<Timestamp>, StreamError> {
     let s = g.cell(col);
     if s.is_empty() {
@@ -441,6 +442,7 @@ fn required_time(g: &impl Cells, col: usize, columns: &[(&str, bool)]) -> Result
     time(g, col, columns)?.ok_or_else(|| g.fail(col, columns, "required value is empty"))
 }
 
+#[inline]
 fn number(g: &impl Cells, col: usize, columns: &[(&str, bool)]) -> Result<Option<f64>, StreamError> {
     let s = g.cell(col);
     if s.is_empty() {
@@ -490,18 +492,12 @@ fn plain_decimal(s: &[u8]) -> Option<f64> {
     Some(if negative { -v } else { v })
 }
 
+#[inline]
 fn unit(g: &impl Cells, col: usize, columns: &[(&str, bool)], codes: &mut Codes) -> Result<Option<Unit>, StreamError> {
-    let s = g.cell(col);
-    if s.is_empty() {
+    if g.cell(col).is_empty() {
         return Ok(None);
     }
-    let key = CodeKey::of(s.as_bytes());
-    if let Some(u) = codes.units.get(key) {
-        return Ok(Some(u));
-    }
-    let u = s.parse::<Unit>().map_err(|e| g.fail(col, columns, e.to_string()))?;
-    codes.units.put(key, u);
-    Ok(Some(u))
+    cached_code(g, col, columns, |c| &mut c.units, codes, |s| s.parse::<Unit>().map_err(|e| e.to_string())).map(Some)
 }
 
 /// A cell of up to 24 bytes as its length and three 8-byte words (zero-padded
@@ -558,34 +554,45 @@ impl CodeKey {
     }
 }
 
-const CODE_SLOTS_BITS: u32 = 7;
+const CODE_SLOTS_BITS: u32 = 8;
 
-/// Codes already resolved, keyed by the cell as written (direct-mapped: a
-/// collision replaces the older entry, which is then parsed again).
-struct CodeCache<T: Copy> {
+/// Cells already resolved, keyed by the cell as written. A key may sit in its
+/// own slot or the `PROBES - 1` after it (open addressing: the few dozen codes
+/// of a file do not evict each other); once those are taken, a new key
+/// replaces the one in its own slot, so the cache stays bounded. Date-times,
+/// which are mostly new, use one probe.
+struct CodeCache<T: Copy, const PROBES: usize = 4> {
     slots: Vec<Option<(CodeKey, T)>>,
 }
 
-impl<T: Copy> Default for CodeCache<T> {
+impl<T: Copy, const PROBES: usize> Default for CodeCache<T, PROBES> {
     fn default() -> Self {
         CodeCache { slots: vec![None; 1 << CODE_SLOTS_BITS] }
     }
 }
 
-impl<T: Copy> CodeCache<T> {
+impl<T: Copy, const PROBES: usize> CodeCache<T, PROBES> {
     #[inline]
     fn get(&self, key: Option<CodeKey>) -> Option<T> {
         let key = key?;
-        match self.slots[key.slot()] {
-            Some((k, v)) if k == key => Some(v),
-            _ => None,
+        let first = key.slot();
+        for p in 0..PROBES {
+            match self.slots[(first + p) & (self.slots.len() - 1)] {
+                Some((k, v)) if k == key => return Some(v),
+                Some(_) => {}
+                None => return None,
+            }
         }
+        None
     }
 
     fn put(&mut self, key: Option<CodeKey>, value: T) {
-        if let Some(key) = key {
-            self.slots[key.slot()] = Some((key, value));
-        }
+        let Some(key) = key else { return };
+        let first = key.slot();
+        let n = self.slots.len();
+        // The first free slot; when all are taken, the home slot (the cache stays bounded).
+        let at = (0..PROBES).map(|p| (first + p) & (n - 1)).find(|&i| self.slots[i].is_none()).unwrap_or(first);
+        self.slots[at] = Some((key, value));
     }
 }
 
@@ -596,10 +603,13 @@ struct Codes {
     units: CodeCache<Unit>,
     quantities: CodeCache<Quantity>,
     /// Date-time cells parsed (rows come in runs of one time, and times recur within a block).
-    times: CodeCache<Timestamp>,
+    times: CodeCache<Timestamp, 1>,
+    drugs: CodeCache<Drug>,
+    salts: CodeCache<Salt>,
 }
 
 /// A required date-time through the one-entry cache of `codes`.
+#[inline]
 fn cached_time(
     g: &impl Cells,
     col: usize,
@@ -615,15 +625,35 @@ fn cached_time(
     Ok(t)
 }
 
-fn quantity(g: &impl Cells, codes: &mut Codes) -> Result<Quantity, StreamError> {
-    let s = g.cell(2);
+/// A code cell through its cache in `codes`; `parse` gives the reason a cell is refused.
+fn cached_code<T: Copy>(
+    g: &impl Cells,
+    col: usize,
+    columns: &[(&str, bool)],
+    cache: impl Fn(&mut Codes) -> &mut CodeCache<T>,
+    codes: &mut Codes,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Result<T, StreamError> {
+    let s = g.cell(col);
     let key = CodeKey::of(s.as_bytes());
-    if let Some(q) = codes.quantities.get(key) {
-        return Ok(q);
+    if let Some(v) = cache(codes).get(key) {
+        return Ok(v);
     }
-    let q: Quantity = s.parse().map_err(|e: ecmo_domain::concepts::UnknownQuantity| g.fail(2, OBS, e.to_string()))?;
-    codes.quantities.put(key, q);
-    Ok(q)
+    let v = parse(s).map_err(|reason| g.fail(col, columns, reason))?;
+    cache(codes).put(key, v);
+    Ok(v)
+}
+
+#[inline]
+fn quantity(g: &impl Cells, codes: &mut Codes) -> Result<Quantity, StreamError> {
+    cached_code(
+        g,
+        2,
+        OBS,
+        |c| &mut c.quantities,
+        codes,
+        |s| s.parse::<Quantity>().map_err(|e: ecmo_domain::concepts::UnknownQuantity| e.to_string()),
+    )
 }
 
 fn observation(g: &impl Cells, codes: &mut Codes) -> Result<Observation, StreamError> {
@@ -659,10 +689,24 @@ const INF: &[(&str, bool)] = csv_format::INFUSION_COLUMNS;
 fn infusion(g: &impl Cells, codes: &mut Codes, patient_weight: f64) -> Result<InfusionChange, StreamError> {
     // Columns: run_id, time, drug, rate, unit, salt, concentration, concentration_unit, dosing_weight_kg.
     let t = cached_time(g, 1, INF, codes)?;
-    let drug: Drug = g.cell(2).parse().map_err(|e: ecmo_domain::drugs::UnknownDrug| g.fail(2, INF, e.to_string()))?;
+    let drug = cached_code(
+        g,
+        2,
+        INF,
+        |c| &mut c.drugs,
+        codes,
+        |s| s.parse::<Drug>().map_err(|e: ecmo_domain::drugs::UnknownDrug| e.to_string()),
+    )?;
     let rate = number(g, 3, INF)?.ok_or_else(|| g.fail(3, INF, "required value is empty"))?;
     let u = unit(g, 4, INF, codes)?.ok_or_else(|| g.fail(4, INF, "required value is empty"))?;
-    let salt: Salt = g.cell(5).parse().map_err(|e: ecmo_domain::drugs::UnknownSalt| g.fail(5, INF, e.to_string()))?;
+    let salt = cached_code(
+        g,
+        5,
+        INF,
+        |c| &mut c.salts,
+        codes,
+        |s| s.parse::<Salt>().map_err(|e: ecmo_domain::drugs::UnknownSalt| e.to_string()),
+    )?;
     let concentration = match (number(g, 6, INF)?, g.cell(7)) {
         (None, "") => None,
         (Some(value), cu) if !cu.is_empty() => Some(Concentration {
