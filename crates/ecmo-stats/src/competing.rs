@@ -30,9 +30,11 @@ fn check(time: &[f64], cause: &[u32]) -> Result<()> {
 
 /// Indices ordered by time (stable, as R's `order`).
 fn by_time(time: &[f64]) -> Vec<usize> {
-    let mut o: Vec<usize> = (0..time.len()).collect();
-    o.sort_by(|&a, &b| time[a].total_cmp(&time[b]));
-    o
+    // sorting (time, index) pairs in place is cache-friendly; the index breaks ties, which
+    // makes the unstable sort give the stable order
+    let mut v: Vec<(f64, usize)> = time.iter().copied().zip(0..).collect();
+    v.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    v.into_iter().map(|(_, i)| i).collect()
 }
 
 /// Ranges of equal times in sorted order.
@@ -102,18 +104,15 @@ fn loglog_ci(f: f64, se: f64, z: f64) -> (f64, f64) {
     (f.powf((-a).exp()), f.powf(a.exp()))
 }
 
-/// Cumulative incidence of `cause_k` on data already restricted to one group.
-fn cif_one(time: &[f64], cause: &[u32], cause_k: u32, level: f64) -> Vec<CifPoint> {
+/// Cumulative incidence of `cause_k` on one group's data, sorted by time.
+fn cif_one(t: &[f64], c: &[u32], cause_k: u32, level: f64) -> Vec<CifPoint> {
     let z = qnorm(1.0 - (1.0 - level) / 2.0);
-    let o = by_time(time);
-    let t: Vec<f64> = o.iter().map(|&i| time[i]).collect();
-    let c: Vec<u32> = o.iter().map(|&i| cause[i]).collect();
     let n = t.len();
     let (mut surv, mut f) = (1.0f64, 0.0f64);
     let (mut v1, mut v2, mut v3) = (0.0f64, 0.0f64, 0.0f64);
     let mut at_risk = n as f64;
     let mut out = Vec::new();
-    for (lo, hi) in tie_groups(&t) {
+    for (lo, hi) in tie_groups(t) {
         let nd1 = c[lo..hi].iter().filter(|&&x| x == cause_k).count() as f64;
         let nd2 = c[lo..hi].iter().filter(|&&x| x != 0 && x != cause_k).count() as f64;
         if nd1 + nd2 > 0.0 {
@@ -179,15 +178,11 @@ pub struct GrayTest {
 }
 
 /// Gray's (1988) test, one stratum, weight `(1 - F(t-))^rho` (cmprsk's `rho`, default 0).
-/// `m`: 0 censored, 1 cause of interest, 2 other cause; `g`: group 0..ng.
-fn gray_scores(time: &[f64], m: &[u8], g: &[usize], ng: usize, rho: f64) -> (Vec<f64>, Vec<f64>) {
-    let o = by_time(time);
-    let t: Vec<f64> = o.iter().map(|&i| time[i]).collect();
-    let mm: Vec<u8> = o.iter().map(|&i| m[i]).collect();
-    let gg: Vec<usize> = o.iter().map(|&i| g[i]).collect();
+/// `mm`: 0 censored, 1 cause of interest, 2 other cause; `gg`: group 0..ng; sorted by time.
+fn gray_scores(t: &[f64], mm: &[u8], gg: &[usize], ng: usize, rho: f64) -> (Vec<f64>, Vec<f64>) {
     let ng1 = ng - 1;
     let mut rs = vec![0.0f64; ng];
-    for &k in &gg {
+    for &k in gg {
         rs[k] += 1.0;
     }
     let mut f1m = vec![0.0; ng];
@@ -201,7 +196,7 @@ fn gray_scores(time: &[f64], m: &[u8], g: &[usize], ng: usize, rho: f64) -> (Vec
     let mut s = vec![0.0; ng1];
     let mut v = vec![0.0; ng1 * ng1];
     let mut fm = 0.0f64;
-    for (lo, hi) in tie_groups(&t) {
+    for (lo, hi) in tie_groups(t) {
         let mut d = vec![[0.0f64; 3]; ng];
         for i in lo..hi {
             d[gg[i]][mm[i] as usize] += 1.0;
@@ -362,9 +357,11 @@ pub fn cumulative_incidence(
     };
     // groups without rows are left out, as cuminc does
     let present: Vec<usize> = (0..labels.len()).filter(|k| codes.contains(k)).collect();
+    // one stable sort by time serves every group, cause and test
+    let order = by_time(time);
     let mut curves = Vec::new();
     for &gi in &present {
-        let rows: Vec<usize> = (0..n).filter(|&i| codes[i] == gi).collect();
+        let rows: Vec<usize> = order.iter().copied().filter(|&i| codes[i] == gi).collect();
         let t: Vec<f64> = rows.iter().map(|&i| time[i]).collect();
         let c: Vec<u32> = rows.iter().map(|&i| cause[i]).collect();
         for &k in &causes {
@@ -381,11 +378,13 @@ pub fn cumulative_incidence(
     let mut tests = Vec::new();
     if present.len() > 1 {
         let ng = present.len();
-        let g: Vec<usize> = codes.iter().map(|c| present.iter().position(|p| p == c).unwrap_or(0)).collect();
+        let g: Vec<usize> = order.iter().map(|&i| present.iter().position(|p| *p == codes[i]).unwrap_or(0)).collect();
+        let t: Vec<f64> = order.iter().map(|&i| time[i]).collect();
         for &k in &causes {
-            let m: Vec<u8> = cause
+            let m: Vec<u8> = order
                 .iter()
-                .map(|&c| {
+                .map(|&i| cause[i])
+                .map(|c| {
                     if c == 0 {
                         0
                     } else if c == k {
@@ -395,7 +394,7 @@ pub fn cumulative_incidence(
                     }
                 })
                 .collect();
-            let (s, v) = gray_scores(time, &m, &g, ng, rho);
+            let (s, v) = gray_scores(&t, &m, &g, ng, rho);
             let q = ng - 1;
             let statistic = quad_form_inv(&v, q, &s).unwrap_or(f64::NAN);
             tests.push(GrayTest {

@@ -8,7 +8,7 @@
 //! The difference CI resamples rows (the same rows for both models), B replicates, type-7
 //! percentiles; seeded, independent of the thread count.
 
-use crate::calibration::{NetBenefit, net_benefit};
+use crate::calibration::net_benefit;
 use crate::error::{Result, StatsError};
 use crate::rng::parallel_replicates;
 use crate::roc_compare::PercentileCi;
@@ -40,24 +40,73 @@ pub struct DecisionCurve {
     pub models: Vec<ModelCurve>,
 }
 
-/// Net benefit of every model at every threshold.
+/// Thresholds sorted ascending, with the position of each in the caller's order.
+struct Sorted {
+    order: Vec<usize>,
+    values: Vec<f64>,
+}
+
+impl Sorted {
+    fn new(thresholds: &[f64]) -> Result<Sorted> {
+        if let Some(t) = thresholds.iter().find(|t| !(0.0..1.0).contains(*t)) {
+            return Err(StatsError::InvalidInput(format!("threshold {t} outside [0,1)")));
+        }
+        let mut order: Vec<usize> = (0..thresholds.len()).collect();
+        order.sort_by(|&i, &j| thresholds[i].total_cmp(&thresholds[j]));
+        let values = order.iter().map(|&i| thresholds[i]).collect();
+        Ok(Sorted { order, values })
+    }
+    /// How many thresholds are <= p: the patient is positive at the first `bucket` (sorted).
+    fn bucket(&self, p: f64) -> usize {
+        self.values.partition_point(|t| *t <= p)
+    }
+    /// Net benefit at every threshold (caller's order) from event / non-event counts per
+    /// bucket, TP and FP read off suffix sums: O(T) after an O(n) count.
+    fn net_benefit(&self, counts: &[[u32; 2]], n: f64) -> Vec<f64> {
+        let tn = self.values.len();
+        let mut out = vec![0.0; tn];
+        let (mut fp, mut tp) = (0.0, 0.0);
+        for k in (0..tn).rev() {
+            fp += counts[k + 1][0] as f64;
+            tp += counts[k + 1][1] as f64;
+            let t = self.values[k];
+            out[self.order[k]] = tp / n - fp / n * t / (1.0 - t);
+        }
+        out
+    }
+}
+
+fn counts(sorted: &Sorted, y: &[f64], buckets: &[usize], rows: impl Iterator<Item = usize>) -> Vec<[u32; 2]> {
+    let mut c = vec![[0u32; 2]; sorted.values.len() + 1];
+    for i in rows {
+        c[buckets[i]][(y[i] == 1.0) as usize] += 1;
+    }
+    c
+}
+
+/// Net benefit of every model at every threshold. Counting per threshold bucket gives the same
+/// TP and FP as scanning the rows at each threshold, in O(n log T + T) per model.
 pub fn decision_curve(y: &[f64], models: &[(&str, &[f64])], thresholds: &[f64]) -> Result<DecisionCurve> {
     if models.is_empty() {
         return Err(StatsError::InvalidInput("no model predictions given".into()));
     }
+    let sorted = Sorted::new(thresholds)?;
+    let n = y.len() as f64;
     let mut curves = Vec::new();
-    let mut base: Vec<NetBenefit> = Vec::new();
     for (name, p) in models {
-        let nb = net_benefit(y, p, thresholds)?;
-        curves.push(ModelCurve { name: name.to_string(), net_benefit: nb.iter().map(|x| x.model).collect() });
-        base = nb;
+        // validates lengths, the 0/1 outcome and the risks (no thresholds: no scan)
+        net_benefit(y, p, &[])?;
+        let b: Vec<usize> = p.iter().map(|&v| sorted.bucket(v)).collect();
+        let c = counts(&sorted, y, &b, 0..y.len());
+        curves.push(ModelCurve { name: name.to_string(), net_benefit: sorted.net_benefit(&c, n) });
     }
+    let prevalence = y.iter().sum::<f64>() / n;
     Ok(DecisionCurve {
         method: "net benefit = TP/n - FP/n * pt/(1 - pt), positive if p >= pt (Vickers & Elkin 2006)".into(),
         thresholds: thresholds.to_vec(),
-        prevalence: y.iter().sum::<f64>() / y.len() as f64,
-        treat_all: base.iter().map(|x| x.treat_all).collect(),
-        treat_none: base.iter().map(|x| x.treat_none).collect(),
+        prevalence,
+        treat_all: thresholds.iter().map(|t| prevalence - (1.0 - prevalence) * t / (1.0 - t)).collect(),
+        treat_none: vec![0.0; thresholds.len()],
         models: curves,
     })
 }
@@ -81,17 +130,6 @@ pub struct NetBenefitDifference {
     pub difference: Vec<PercentileCi>,
 }
 
-fn nb_at(y: &[f64], p: &[f64], idx: &[usize], t: f64) -> f64 {
-    let (mut tp, mut fp) = (0.0, 0.0);
-    for &i in idx {
-        if p[i] >= t {
-            if y[i] == 1.0 { tp += 1.0 } else { fp += 1.0 }
-        }
-    }
-    let n = idx.len() as f64;
-    tp / n - fp / n * t / (1.0 - t)
-}
-
 /// NB(a) - NB(b) over `thresholds`, with a row-bootstrap percentile CI.
 #[allow(clippy::too_many_arguments)]
 pub fn net_benefit_difference(
@@ -106,49 +144,21 @@ pub fn net_benefit_difference(
     if replicates < 2 {
         return Err(StatsError::InvalidInput("need at least 2 bootstrap replicates".into()));
     }
-    // validates lengths, 0/1 outcome, risks and thresholds
-    decision_curve(y, &[a, b], thresholds)?;
+    // validates lengths, 0/1 outcome, risks and thresholds; gives the estimates
+    let curve = decision_curve(y, &[a, b], thresholds)?;
     let n = y.len();
-    let all: Vec<usize> = (0..n).collect();
-    // Each patient is positive for the thresholds up to her risk: with the thresholds sorted,
-    // bucket = how many of them are <= p. A replicate then only counts events and non-events
-    // per bucket (O(n + T)) and reads TP/FP per threshold off suffix sums; the counts, hence the
-    // net benefits, are exactly those of counting threshold by threshold.
-    let tn = thresholds.len();
-    let mut order: Vec<usize> = (0..tn).collect();
-    order.sort_by(|&i, &j| thresholds[i].total_cmp(&thresholds[j]));
-    let sorted: Vec<f64> = order.iter().map(|&i| thresholds[i]).collect();
-    let bucket = |p: &[f64]| -> Vec<usize> { p.iter().map(|&v| sorted.partition_point(|t| *t <= v)).collect() };
-    let (ba, bb) = (bucket(a.1), bucket(b.1));
+    let sorted = Sorted::new(thresholds)?;
+    let ba: Vec<usize> = a.1.iter().map(|&v| sorted.bucket(v)).collect();
+    let bb: Vec<usize> = b.1.iter().map(|&v| sorted.bucket(v)).collect();
     let reps = parallel_replicates(replicates, seed, |_, rng| {
-        // counts[model][bucket][event]
-        let mut counts = vec![[[0u32; 2]; 2]; tn + 1];
-        for _ in 0..n {
-            let i = rng.below(n);
-            let ev = (y[i] == 1.0) as usize;
-            counts[ba[i]][0][ev] += 1;
-            counts[bb[i]][1][ev] += 1;
-        }
-        // positive at sorted threshold k <=> bucket > k
-        let mut out = vec![0.0; tn];
-        let mut acc = [[0.0f64; 2]; 2];
-        let nf = n as f64;
-        for k in (0..tn).rev() {
-            for m in 0..2 {
-                acc[m][0] += counts[k + 1][m][0] as f64;
-                acc[m][1] += counts[k + 1][m][1] as f64;
-            }
-            let t = sorted[k];
-            let nb = |m: usize| acc[m][1] / nf - acc[m][0] / nf * t / (1.0 - t);
-            out[order[k]] = nb(0) - nb(1);
-        }
-        out
+        let idx: Vec<usize> = (0..n).map(|_| rng.below(n)).collect();
+        let na = sorted.net_benefit(&counts(&sorted, y, &ba, idx.iter().copied()), n as f64);
+        let nb = sorted.net_benefit(&counts(&sorted, y, &bb, idx.iter().copied()), n as f64);
+        na.iter().zip(&nb).map(|(x, z)| x - z).collect::<Vec<f64>>()
     });
-    let difference = thresholds
-        .iter()
-        .enumerate()
-        .map(|(k, &t)| {
-            let est = nb_at(y, a.1, &all, t) - nb_at(y, b.1, &all, t);
+    let difference = (0..thresholds.len())
+        .map(|k| {
+            let est = curve.models[0].net_benefit[k] - curve.models[1].net_benefit[k];
             let v: Vec<f64> = reps.iter().map(|r| r[k]).collect();
             PercentileCi::from_replicates(est, &v, level)
         })
