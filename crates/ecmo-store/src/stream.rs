@@ -488,7 +488,11 @@ fn plain_decimal(s: &[u8]) -> Option<f64> {
         return None;
     }
     #[allow(clippy::cast_precision_loss)] // below 10^15 < 2^53: exact
-    let v = mantissa as f64 / POW10[point.unwrap_or(0)];
+    let v = match point {
+        // Exact without the division (x / 1.0 == x).
+        None => mantissa as f64,
+        Some(places) => mantissa as f64 / POW10[places],
+    };
     Some(if negative { -v } else { v })
 }
 
@@ -527,7 +531,7 @@ impl Eq for CodeKey {}
 
 impl CodeKey {
     /// `None` for cells longer than 24 bytes (not cached).
-    #[inline]
+    #[inline(always)]
     fn of(s: &[u8]) -> Option<CodeKey> {
         let word = |at: usize| u64::from_le_bytes(s[at..at + 8].try_into().unwrap_or([0; 8]));
         let half = |at: usize| u64::from(u32::from_le_bytes(s[at..at + 4].try_into().unwrap_or([0; 4])));
@@ -546,7 +550,7 @@ impl CodeKey {
         Some(CodeKey { len: s.len(), words })
     }
 
-    #[inline]
+    #[inline(always)]
     fn slot(&self) -> usize {
         let h = (self.words[0] ^ self.words[1].rotate_left(21) ^ self.words[2].rotate_left(42) ^ self.len as u64)
             .wrapping_mul(0x9e37_79b9_7f4a_7c15);
@@ -572,7 +576,7 @@ impl<T: Copy, const PROBES: usize> Default for CodeCache<T, PROBES> {
 }
 
 impl<T: Copy, const PROBES: usize> CodeCache<T, PROBES> {
-    #[inline]
+    #[inline(always)]
     fn get(&self, key: Option<CodeKey>) -> Option<T> {
         let key = key?;
         let first = key.slot();
@@ -604,11 +608,13 @@ struct Codes {
     quantities: CodeCache<Quantity>,
     /// Date-time cells parsed (rows come in runs of one time, and times recur within a block).
     times: CodeCache<Timestamp, 1>,
+    /// Date part and midnight of the last `YYYY-MM-DDTHH:MM` cell parsed in full.
+    last_day: ([u8; 11], Option<Timestamp>),
     drugs: CodeCache<Drug>,
     salts: CodeCache<Salt>,
 }
 
-/// A required date-time through the one-entry cache of `codes`.
+/// A required date-time through the caches of `codes`.
 #[inline]
 fn cached_time(
     g: &impl Cells,
@@ -616,13 +622,40 @@ fn cached_time(
     columns: &[(&str, bool)],
     codes: &mut Codes,
 ) -> Result<Timestamp, StreamError> {
-    let key = CodeKey::of(g.cell(col).as_bytes());
+    let s = g.cell(col).as_bytes();
+    let key = CodeKey::of(s);
     if let Some(t) = codes.times.get(key) {
         return Ok(t);
     }
-    let t = required_time(g, col, columns)?;
+    let t = match same_day(s, &codes.last_day) {
+        Some(t) => t,
+        None => {
+            let t = required_time(g, col, columns)?;
+            if s.len() == 16 {
+                codes.last_day.0[..11].copy_from_slice(&s[..11]);
+                codes.last_day.1 = Some(Timestamp(t.0.div_euclid(1440) * 1440));
+            }
+            t
+        }
+    };
     codes.times.put(key, t);
     Ok(t)
+}
+
+/// `YYYY-MM-DDTHH:MM` on the day of `last` (its first 11 bytes, date and
+/// separator, and its midnight, from a cell the full parser accepted): the
+/// midnight plus the hours and minutes, which is what the parser computes.
+/// `None` for anything else (other day, other length, hour or minute out of
+/// range, not digits), which then goes through the parser and its errors.
+#[inline]
+fn same_day(s: &[u8], last: &([u8; 11], Option<Timestamp>)) -> Option<Timestamp> {
+    let midnight = last.1?;
+    if s.len() != 16 || s[..11] != last.0 || s[13] != b':' {
+        return None;
+    }
+    let digit = |i: usize| s[i].is_ascii_digit().then(|| i64::from(s[i] - b'0'));
+    let (hour, minute) = (digit(11)? * 10 + digit(12)?, digit(14)? * 10 + digit(15)?);
+    (hour <= 23 && minute <= 59).then(|| Timestamp(midnight.0 + hour * 60 + minute))
 }
 
 /// A code cell through its cache in `codes`; `parse` gives the reason a cell is refused.
@@ -841,6 +874,35 @@ mod tests {
                 ),
             }
         }
+    }
+
+    #[test]
+    fn same_day_times_match_the_full_parser() {
+        let day = "2019-03-04T";
+        let midnight: Timestamp = "2019-03-04T00:00".parse().unwrap();
+        let mut last = ([0u8; 11], Some(midnight));
+        last.0.copy_from_slice(day.as_bytes());
+        let mut cells: Vec<String> =
+            (0..=25).flat_map(|h| [0, 1, 30, 59, 60, 99].map(move |m| format!("{day}{h:02}:{m:02}"))).collect();
+        cells.extend(
+            ["2019-03-04T1a:00", "2019-03-04T12-00", "2019-03-04 12:00", "2019-03-05T12:00", "2019-03-04T12:00:30"]
+                .map(String::from),
+        );
+        let mut fast = 0;
+        for c in &cells {
+            let full = c.parse::<Timestamp>().ok();
+            match same_day(c.as_bytes(), &last) {
+                Some(t) => {
+                    assert_eq!(Some(t), full, "{c}");
+                    fast += 1;
+                }
+                // Declined: the full parser decides (and reports the error).
+                None => assert!(full.is_none() || !c.starts_with(day) || c.len() != 16, "{c}"),
+            }
+        }
+        assert_eq!(fast, 24 * 4);
+        last.1 = None;
+        assert_eq!(same_day(b"2019-03-04T10:00", &last), None);
     }
 
     #[test]

@@ -260,7 +260,7 @@ impl<T> Pipeline<T> {
 
 /// Index just after the last newline of `buf` that is outside quotes; 0 if none.
 fn record_boundary(buf: &[u8]) -> usize {
-    if !buf.contains(&b'"') {
+    if !has_quote(buf) {
         return buf.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
     }
     let mut quoted = false;
@@ -273,6 +273,20 @@ fn record_boundary(buf: &[u8]) -> usize {
         }
     }
     cut
+}
+
+/// Whether `buf` holds a '"', eight bytes at a time.
+fn has_quote(buf: &[u8]) -> bool {
+    let words = buf.chunks_exact(8);
+    let tail = words.remainder().contains(&b'"');
+    tail || words.fold(0, |any, w| any | bytes_equal(u64::from_le_bytes(w.try_into().unwrap_or_default()), b'"')) != 0
+}
+
+/// The high bit of each byte of `word` that equals `b` (exact: no false positives).
+#[inline]
+fn bytes_equal(word: u64, b: u8) -> u64 {
+    let x = word ^ (ONES * u64::from(b));
+    !(((x & !HIGH).wrapping_add(!HIGH)) | x | !HIGH)
 }
 
 /// One record of a block.
@@ -508,6 +522,18 @@ fn parse_with_csv<T: Record>(shared: &Shared, data: &[u8], codes: &mut Codes) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn has_quote_finds_a_quote_anywhere() {
+        for len in 0..40 {
+            for pos in 0..len {
+                let mut v = vec![b'a'; len];
+                v[pos] = b'"';
+                assert!(has_quote(&v), "{len} {pos}");
+            }
+            assert!(!has_quote(&vec![b'a'; len]));
+        }
+    }
 
     #[test]
     fn candidates_flag_exactly_the_bytes_below_the_comma_successor() {
