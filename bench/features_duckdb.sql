@@ -64,7 +64,7 @@ inf AS (
 ),
 seg AS (
     -- Each change holds until the next change of the same drug.
-    SELECT i.run_id, i.drug, i.t, i.r, i.w, r.t0, r.t24,
+    SELECT i.run_id, i.rn, i.drug, i.t, i.r, i.w, r.t0, r.t24,
            coalesce(lead(i.t) OVER (PARTITION BY i.run_id, i.drug ORDER BY i.t, i.rn), 9223372036854775807) AS t_next
     FROM inf i JOIN runs r USING (run_id)
 ),
@@ -107,16 +107,18 @@ vis AS (
     FROM state
 ),
 exposure AS (
-    -- Union of all agents' running intervals inside [0, 24 h) (gaps and islands).
+    -- Union of all agents' running intervals inside [0, 24 h) (gaps and islands). Both
+    -- windows order by (a, b, rn): with ties on (a, b) alone each window could order the
+    -- tied intervals differently and count an overlap twice (seen on 2 of 100,000 runs).
     SELECT run_id, sum(e - s) AS minutes FROM (
         SELECT run_id, grp, min(a) AS s, max(b) AS e FROM (
-            SELECT run_id, a, b,
+            SELECT run_id, rn, a, b,
                 sum(CASE WHEN prev_end IS NULL OR a > prev_end THEN 1 ELSE 0 END)
-                    OVER (PARTITION BY run_id ORDER BY a, b ROWS UNBOUNDED PRECEDING) AS grp
+                    OVER (PARTITION BY run_id ORDER BY a, b, rn ROWS UNBOUNDED PRECEDING) AS grp
             FROM (
-                SELECT run_id, a, b,
-                    max(b) OVER (PARTITION BY run_id ORDER BY a, b ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_end
-                FROM (SELECT run_id, greatest(t, t0) AS a, least(t_next, t24) AS b FROM seg WHERE r > 0)
+                SELECT run_id, rn, a, b,
+                    max(b) OVER (PARTITION BY run_id ORDER BY a, b, rn ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_end
+                FROM (SELECT run_id, rn, greatest(t, t0) AS a, least(t_next, t24) AS b FROM seg WHERE r > 0)
                 WHERE b > a
             )
         ) GROUP BY run_id, grp
