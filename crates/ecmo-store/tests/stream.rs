@@ -56,6 +56,30 @@ fn ungrouped_files_are_reported_with_the_line() {
         }
         other => panic!("{other}"),
     }
+    // The same for infusions.csv (also parsed on a worker thread), and a run id not in runs.csv.
+    std::fs::remove_file(d.path().join("observations.csv")).unwrap();
+    let header = "run_id,time,drug,rate,unit,salt,concentration,concentration_unit,dosing_weight_kg\n";
+    for (rows, line, reason) in [
+        (
+            "R2,2020-01-01 10:00,dobutamine,5,mcg/kg/min,,,,\nR1,2020-01-01 10:00,dobutamine,5,mcg/kg/min,,,,\n",
+            3,
+            "not grouped",
+        ),
+        (
+            "R1,2020-01-01 10:00,dobutamine,5,mcg/kg/min,,,,\nR7,2020-01-01 10:00,dobutamine,5,mcg/kg/min,,,,\n",
+            3,
+            "no such run",
+        ),
+    ] {
+        std::fs::write(d.path().join("infusions.csv"), format!("{header}{rows}")).unwrap();
+        match RegistryStream::open(d.path()).unwrap().find_map(Result::err).unwrap() {
+            StreamError::Row(e) => {
+                assert_eq!((e.file.as_str(), e.line, e.column.as_deref()), ("infusions.csv", line, Some("run_id")));
+                assert!(e.reason.contains(reason), "{}", e.reason);
+            }
+            other => panic!("{other}"),
+        }
+    }
 }
 
 /// patients.csv and runs.csv with one patient (P1, 70 kg) and one run (R1).
