@@ -178,7 +178,7 @@ impl FeatureRow {
             out.push(b',');
             if let Some(v) = v {
                 if v.fract() == 0.0 && v.abs() < 1e15 {
-                    let _ = write!(out, "{}", *v as i64);
+                    write_int(out, *v as i64);
                 } else {
                     let _ = write!(out, "{v}");
                 }
@@ -186,6 +186,26 @@ impl FeatureRow {
         }
         out.push(b'\n');
     }
+}
+
+/// `n` in decimal, as `write!(out, "{n}")` writes it, without the formatting machinery
+/// (most cells are whole numbers: flags, points, counts).
+fn write_int(out: &mut Vec<u8>, n: i64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut m = n.unsigned_abs();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (m % 10) as u8;
+        m /= 10;
+        if m == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        out.push(b'-');
+    }
+    out.extend_from_slice(&digits[at..]);
 }
 
 fn write_field(out: &mut Vec<u8>, s: &str) {
@@ -931,5 +951,20 @@ fn apache_gas(sc: &FeatureBuilder, patm: f64) -> (Option<Measured>, Option<Measu
             c.map(|v| Measured::new(v, Unit::MmHg)),
         ),
         None => (None, None, None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn whole_numbers_are_written_as_display_writes_them() {
+        let mut cases =
+            vec![0, 1, -1, 9, 10, -10, 99, 100, 12_345, -987_654_321, 999_999_999_999_999, i64::MIN, i64::MAX];
+        cases.extend((0..200).map(|k: i64| k * k * 7919 - 50_000));
+        for n in cases {
+            let mut out = Vec::new();
+            super::write_int(&mut out, n);
+            assert_eq!(String::from_utf8(out).unwrap(), n.to_string());
+        }
     }
 }
