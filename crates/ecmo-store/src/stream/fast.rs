@@ -84,7 +84,8 @@ pub(super) struct Shared {
     /// Patient weight (kg) of each run of runs.csv, by index (infusion doses per kg).
     weights: Arc<[f64]>,
     /// Column index of each expected column.
-    cols: Vec<Option<usize>>,
+    /// (`usize::MAX` when the file does not have the column: an empty cell).
+    cols: [usize; MAX_FIELDS],
     /// Fields of the header row (every record must have as many).
     width: usize,
 }
@@ -131,7 +132,11 @@ impl<T: Record> Pipeline<T> {
         workers: usize,
     ) -> Pipeline<T> {
         let Source { mut file, name: file_name, offset, line, cols, width } = source;
-        let shared = Arc::new(Shared { file: file_name, position, weights, cols, width });
+        let mut index = [usize::MAX; MAX_FIELDS];
+        for (slot, c) in index.iter_mut().zip(&cols) {
+            *slot = c.unwrap_or(usize::MAX);
+        }
+        let shared = Arc::new(Shared { file: file_name, position, weights, cols: index, width });
         let (order_tx, order_rx) = sync_channel::<Receiver<Block<T>>>(2 * workers + 2);
         let (job_tx, job_rx) = sync_channel::<Job<T>>(workers);
         let (recycle_tx, recycle_rx) = channel::<Vec<u8>>();
@@ -305,7 +310,10 @@ impl Cells for Row<'_> {
 
     #[inline]
     fn cell(&self, i: usize) -> &str {
-        self.shared.cols[i].filter(|&c| c < self.n).map_or("", |c| self.fields[c])
+        match self.shared.cols.get(i) {
+            Some(&c) if c < self.n => self.fields.get(c).copied().unwrap_or(""),
+            _ => "",
+        }
     }
 
     fn line(&self) -> u64 {
