@@ -429,7 +429,7 @@ fn segment_error<T>(file: &'static str, seg: &mut fast::Segment<T>, reason: &str
 
 const OBS: &[(&str, bool)] = csv_format::OBSERVATION_COLUMNS;
 
-#[inline]
+#[inline(always)]
 fn time(g: &impl Cells, col: usize, columns: &[(&str, bool)]) -> Result<Option<Timestamp>, StreamError> {
     let s = g.cell(col);
     if s.is_empty() {
@@ -442,7 +442,7 @@ fn required_time(g: &impl Cells, col: usize, columns: &[(&str, bool)]) -> Result
     time(g, col, columns)?.ok_or_else(|| g.fail(col, columns, "required value is empty"))
 }
 
-#[inline]
+#[inline(always)]
 fn number(g: &impl Cells, col: usize, columns: &[(&str, bool)]) -> Result<Option<f64>, StreamError> {
     let s = g.cell(col);
     if s.is_empty() {
@@ -496,7 +496,7 @@ fn plain_decimal(s: &[u8]) -> Option<f64> {
     Some(if negative { -v } else { v })
 }
 
-#[inline]
+#[inline(always)]
 fn unit(g: &impl Cells, col: usize, columns: &[(&str, bool)], codes: &mut Codes) -> Result<Option<Unit>, StreamError> {
     if g.cell(col).is_empty() {
         return Ok(None);
