@@ -456,6 +456,17 @@ fn split_plain<T: Record>(shared: &Shared, text: &str, codes: &mut Codes) -> Opt
     Some(Block { lines: lines.row.line, segments: lines.segs.out })
 }
 
+/// `field.trim_ascii()`, with one test for the usual field that starts and ends
+/// with a byte above the space (ASCII whitespace is all at or below it).
+#[inline(always)]
+fn trimmed(field: &str) -> &str {
+    match field.as_bytes() {
+        [first, .., last] if *first > b' ' && *last > b' ' => field,
+        [only] if *only > b' ' => field,
+        _ => field.trim_ascii(),
+    }
+}
+
 /// State of `split_plain`: the row being split and where its current field and line began.
 struct Lines<'a, T> {
     text: &'a str,
@@ -470,7 +481,7 @@ impl<T: Record> Lines<'_, T> {
     #[inline]
     fn field(&mut self, i: usize) {
         if self.row.n < MAX_FIELDS {
-            self.row.fields[self.row.n] = self.text[self.field_start..i].trim_ascii();
+            self.row.fields[self.row.n] = trimmed(&self.text[self.field_start..i]);
         }
         self.row.n += 1;
         self.field_start = i + 1;
@@ -484,7 +495,7 @@ impl<T: Record> Lines<'_, T> {
         // Blank lines are skipped (but counted).
         if end > self.line_start {
             if self.row.n < MAX_FIELDS {
-                self.row.fields[self.row.n] = self.text[self.field_start.min(end)..end].trim_ascii();
+                self.row.fields[self.row.n] = trimmed(&self.text[self.field_start.min(end)..end]);
             }
             self.row.n += 1;
             if !self.segs.row(&self.row, codes) {
@@ -530,6 +541,13 @@ fn parse_with_csv<T: Record>(shared: &Shared, data: &[u8], codes: &mut Codes) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trimmed_is_trim_ascii() {
+        for f in ["", " ", "a", " a", "a ", "\ta\r", "ab", "a b", " a b ", "\x0ca", "é", " é ", "1.5", "\n"] {
+            assert_eq!(trimmed(f), f.trim_ascii(), "{f:?}");
+        }
+    }
 
     #[test]
     fn has_quote_finds_a_quote_anywhere() {
