@@ -426,18 +426,23 @@ fn split_plain<T: Record>(shared: &Shared, text: &str, codes: &mut Codes) -> Opt
     };
     let mut at = 0;
     'scan: while at < bytes.len() {
-        let mut mask = match bytes.get(at..at + 8) {
-            Some(word) => candidates(u64::from_le_bytes(word.try_into().unwrap_or_default())),
-            None => bytes[at..]
-                .iter()
-                .enumerate()
-                .filter(|&(_, b)| matches!(b, b',' | b'\n' | b'"' | b'\r'))
-                .fold(0, |m, (k, _)| m | 0x80 << (8 * k)),
+        let word = match bytes.get(at..at + 8) {
+            Some(w) => u64::from_le_bytes(w.try_into().unwrap_or_default()),
+            // The last bytes, padded with a byte that is not a candidate.
+            None => {
+                let mut w = [b'a'; 8];
+                w[..bytes.len() - at].copy_from_slice(&bytes[at..]);
+                u64::from_le_bytes(w)
+            }
         };
+        let mut mask = candidates(word);
         while mask != 0 {
-            let i = at + (mask.trailing_zeros() / 8) as usize;
+            let bit = mask.trailing_zeros();
             mask &= mask - 1;
-            match bytes[i] {
+            // The byte itself comes from the word (no second load, no bounds check).
+            let b = (word >> (bit & !7)) as u8;
+            let i = at + (bit / 8) as usize;
+            match b {
                 b',' => lines.field(i),
                 b'\n' if !lines.end_line(i, codes) => break 'scan,
                 b'\n' => {}
