@@ -608,6 +608,7 @@ struct Codes {
     quantities: CodeCache<Quantity>,
     /// Date-time cells parsed (rows come in runs of one time, and times recur within a block).
     times: CodeCache<Timestamp, 1>,
+    last_time: Option<(CodeKey, Timestamp)>,
     /// Date part and midnight of the last `YYYY-MM-DDTHH:MM` cell parsed in full.
     last_day: ([u8; 11], Option<Timestamp>),
     drugs: CodeCache<Drug>,
@@ -624,7 +625,14 @@ fn cached_time(
 ) -> Result<Timestamp, StreamError> {
     let s = g.cell(col).as_bytes();
     let key = CodeKey::of(s);
+    // Rows come in runs of one time: the last one first, then the cache.
+    if let (Some(k), Some((last, t))) = (key, codes.last_time)
+        && k == last
+    {
+        return Ok(t);
+    }
     if let Some(t) = codes.times.get(key) {
+        codes.last_time = key.map(|k| (k, t));
         return Ok(t);
     }
     let t = match same_day(s, &codes.last_day) {
@@ -639,6 +647,7 @@ fn cached_time(
         }
     };
     codes.times.put(key, t);
+    codes.last_time = key.map(|k| (k, t));
     Ok(t)
 }
 
