@@ -28,15 +28,6 @@ pub struct Args {
     pub as_of: Option<f64>,
 }
 
-/// The allocator of the whole `ecmo` binary (declared here, where it was measured): with
-/// glibc's, a fifth of `ecmo features --from` went into malloc/free (score results build
-/// small strings for every run; rows are allocated on one thread and freed on another).
-/// mimalloc cut CPU and wall time by about 20 % at 10k and 100k runs, same output. Built with
-/// `no_thp`: with transparent huge pages its arenas added ~60 MB of resident memory and
-/// page-fault time to every run of the binary, however small.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// Runs in flight between the reader and the deriving thread.
 const QUEUE: usize = 512;
 
