@@ -66,8 +66,6 @@ pub fn run(args: Args) -> Result<()> {
     }
 }
 
-const SHOWN: usize = 50;
-
 fn import(args: ImportArgs) -> Result<()> {
     // Read as a stream: the Bundle's text is never held whole (docs/fhir.md, Memory).
     let file = std::fs::File::open(&args.bundle).with_context(|| format!("reading {}", args.bundle.display()))?;
@@ -83,29 +81,17 @@ fn import(args: ImportArgs) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
         if refused > 0 {
-            eprintln!("{refused} resource problem(s):");
-            for e in out.invalid.iter().chain(&out.conflicts).take(SHOWN) {
-                eprintln!("  {e}");
-            }
-            if refused > SHOWN {
-                eprintln!("  ... and {} more (use --json for the full list)", refused - SHOWN);
-            }
+            crate::import::print_refused(
+                &format!("{refused} resource problem(s):"),
+                out.invalid.iter().chain(&out.conflicts),
+                refused,
+            );
         }
         for w in out.warnings.iter().take(10) {
             eprintln!("  please confirm: {w}");
         }
         if out.committed {
-            let i = &out.inserted;
-            println!(
-                "Imported into {}: {} patients, {} runs, {} observations, {} infusion changes, {} support periods, {} events.",
-                args.db.label(),
-                i.patients,
-                i.runs,
-                i.observations,
-                i.infusions,
-                i.supports,
-                i.events
-            );
+            crate::import::print_inserted(&args.db, &out.inserted);
             if out.unchanged.total() > 0 {
                 println!("{} record(s) were already in the registry with the same values.", out.unchanged.total());
             }

@@ -26,6 +26,32 @@ pub struct Args {
 /// Most errors a terminal shows before pointing to --json for the rest.
 const SHOWN_ERRORS: usize = 50;
 
+/// The first refused rows or resources on stderr under `header`, then how many more
+/// (CSV and FHIR imports report alike).
+pub fn print_refused<T: std::fmt::Display>(header: &str, items: impl Iterator<Item = T>, total: usize) {
+    eprintln!("{header}");
+    for e in items.take(SHOWN_ERRORS) {
+        eprintln!("  {e}");
+    }
+    if total > SHOWN_ERRORS {
+        eprintln!("  ... and {} more (use --json for the full list)", total - SHOWN_ERRORS);
+    }
+}
+
+/// What an import wrote, one line.
+pub fn print_inserted(db: &DbArg, i: &ecmo_store::Counts) {
+    println!(
+        "Imported into {}: {} patients, {} runs, {} observations, {} infusion changes, {} support periods, {} events.",
+        db.label(),
+        i.patients,
+        i.runs,
+        i.observations,
+        i.infusions,
+        i.supports,
+        i.events
+    );
+}
+
 pub fn run(args: Args) -> Result<()> {
     let mut store = args.db.open()?;
     let outcome = import(&mut *store, &args.dir, args.skip_invalid)?;
@@ -49,13 +75,7 @@ fn report(o: &DirImport, args: &Args) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(o)?);
     } else {
         if !o.invalid.is_empty() || !o.conflicts.is_empty() {
-            eprintln!("{} row(s) refused:", refused);
-            for e in o.rejects().take(SHOWN_ERRORS) {
-                eprintln!("  {e}");
-            }
-            if refused > SHOWN_ERRORS {
-                eprintln!("  ... and {} more (use --json for the full list)", refused - SHOWN_ERRORS);
-            }
+            print_refused(&format!("{refused} row(s) refused:"), o.rejects(), refused);
         }
         if !o.warnings.is_empty() {
             eprintln!("{} unusual value(s) accepted; please confirm:", o.warnings.len());
@@ -67,17 +87,7 @@ fn report(o: &DirImport, args: &Args) -> Result<()> {
             }
         }
         if o.committed {
-            let i = &o.inserted;
-            println!(
-                "Imported into {}: {} patients, {} runs, {} observations, {} infusion changes, {} support periods, {} events.",
-                args.db.label(),
-                i.patients,
-                i.runs,
-                i.observations,
-                i.infusions,
-                i.supports,
-                i.events
-            );
+            print_inserted(&args.db, &o.inserted);
             if o.unchanged.total() > 0 {
                 println!(
                     "{} record(s) were already in the registry with the same values and were left as they are.",

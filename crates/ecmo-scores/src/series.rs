@@ -695,14 +695,14 @@ fn urine_hours(view: &RunView, a: Timestamp, b: Timestamp) -> Option<(f64, f64, 
     let (mut lt05, mut lt03, mut anuria, mut covered) = (0.0, 0.0, 0.0, false);
     for o in view.series(Quantity::UrineOutput) {
         let Some(s) = o.start.filter(|s| *s < o.time) else { continue };
-        let lo = s.max(a).0;
-        let hi = o.time.min(b).0;
-        if hi <= lo {
+        let share = interval_share(o, a, b);
+        if share <= 0.0 {
             continue;
         }
         covered = true;
-        let hours_inside = (hi - lo) as f64 / 60.0;
-        let rate = o.value / ((o.time.0 - s.0) as f64 / 60.0) / kg;
+        let interval_hours = (o.time.0 - s.0) as f64 / 60.0;
+        let hours_inside = share * interval_hours;
+        let rate = o.value / interval_hours / kg;
         if rate < 0.5 {
             lt05 += hours_inside;
         }
