@@ -96,13 +96,19 @@ fn basis(prov: &[RawRef], t0: Timestamp) -> String {
         return "no records".into();
     };
     let n = prov.len();
-    let rec = if latest.unit.is_empty() {
-        latest.code.replace('_', " ")
-    } else {
-        format!("{} {} {}", latest.code.replace('_', " "), num(latest.value), latest.unit)
+    let rec = match latest.unit.as_str() {
+        "" => latest.code.replace('_', " "),
+        "1" => format!("{} {}", latest.code.replace('_', " "), num(latest.value)),
+        unit => format!("{} {} {unit}", latest.code.replace('_', " "), num(latest.value)),
     };
+    // A salt or a non-canonical unit is shown with the base rate the score used.
+    let conv = latest.converted.as_deref().map(|c| format!(" (as {c})")).unwrap_or_default();
     let src = latest.source.as_deref().map(|s| format!(", source {s}")).unwrap_or_default();
-    format!("based on {n} record{}, latest at {}: {rec}{src}", if n == 1 { "" } else { "s" }, when(latest.time, t0))
+    format!(
+        "based on {n} record{}, latest at {}: {rec}{conv}{src}",
+        if n == 1 { "" } else { "s" },
+        when(latest.time, t0)
+    )
 }
 
 fn with_unit(v: f64, unit: &str) -> String {
@@ -286,6 +292,23 @@ pub fn render(record: &RunRecord, sc: &RunScores, at: Option<f64>) -> String {
         (None, Some(why)) => o.item("TiPS65", &format!("not applicable ({why})"), ""),
         (None, None) => {}
     }
+
+    o.heading("PREDICT VA-ECMO inputs (Wengenmayer 2019; samples within ±30 min of each time point)");
+    let p = &sc.predict_va_ecmo;
+    for tp in &p.time_points {
+        let h = num(tp.hours);
+        o.derived(&format!("Lactate at {h} h"), &tp.lactate, &format!("sample closest to +{h} h"));
+        o.derived(&format!("pH at {h} h"), &tp.ph, &format!("sample closest to +{h} h"));
+        o.derived(&format!("Bicarbonate at {h} h"), &tp.bicarbonate, &format!("sample closest to +{h} h"));
+    }
+    let complete = |b: bool| if b { "complete" } else { "incomplete" };
+    o.item(
+        "Inputs of the 6 h / 12 h model",
+        &format!("{} / {}", complete(p.inputs_complete_6h), complete(p.inputs_complete_12h)),
+        &format!("derived in: {}", p.population),
+    );
+    o.item("Probability", "not shown", p.withheld);
+    o.item("Caveats", &p.caveats.join("; "), "");
 
     o.heading("End-organ dysfunction (up to decannulation or the as-of instant)");
     o.flag("Renal replacement therapy", &sc.end_organ.rrt, "CRRT or dialysis from flow start");

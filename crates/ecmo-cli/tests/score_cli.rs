@@ -413,3 +413,53 @@ fn more_spec_worked_examples_through_the_cli() {
         }
     }
 }
+
+/// A norepinephrine salt is shown with the base rate the scores used, and the
+/// PREDICT VA-ECMO panel names its inputs but never a probability.
+#[test]
+fn scores_text_shows_salt_conversion_and_predict_inputs() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = d.path().join("reg");
+    std::fs::create_dir(&reg).unwrap();
+    let files = [
+        ("patients.csv", "patient_id,sex,age_years,weight_kg,height_cm\nP1,female,61,80,165\n"),
+        (
+            "runs.csv",
+            "run_id,patient_id,mode,etiology,flow_start,decannulation,arrest,ecpr,low_flow_min\n\
+             R1,P1,va,ami_cs,2020-01-01 10:00,2020-01-06 10:00,none,no,\n",
+        ),
+        (
+            "observations.csv",
+            "run_id,time,quantity,value,unit,start\n\
+             R1,2020-01-01 11:00,lactate,8.2,mmol/L,\n\
+             R1,2020-01-01 11:10,ph,7.12,,\n\
+             R1,2020-01-01 11:00,bicarbonate,16,mmol/L,\n",
+        ),
+        (
+            "infusions.csv",
+            "run_id,time,drug,rate,unit,salt\n\
+             R1,2020-01-01 09:00,norepinephrine,0.2,mcg/kg/min,bitartrate_monohydrate\n",
+        ),
+    ];
+    for (name, body) in files {
+        std::fs::write(reg.join(name), body).unwrap();
+    }
+    let o = ecmo(&["import", "reg", "--db", "r.db"], d.path());
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = ecmo(&["scores", "--db", "r.db", "--run", "R1"], d.path());
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let out = text(&o);
+    // 0.2 mcg/kg/min of the tartrate monohydrate salt is 0.1 base: VIS 10.
+    assert!(out.contains("norepinephrine 0.2 mcg/kg/min (as bitartrate_monohydrate: 0.1 mcg/kg/min base)"), "{out}");
+    assert!(out.contains("VIS at flow start (0 h)                    10 points"), "{out}");
+    assert!(out.contains("pH at 1 h                                  7.12"), "{out}");
+    assert!(out.contains("Inputs of the 6 h / 12 h model             incomplete / incomplete"), "{out}");
+    assert!(out.contains("Probability                                not shown"), "{out}");
+    assert!(!out.contains("ph 7.12 1"), "a dimensionless value is printed without the unit '1': {out}");
+    let o = ecmo(&["scores", "--db", "r.db", "--run", "R1", "--json"], d.path());
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let p = &v["predict_va_ecmo"];
+    assert!(p["probability"].is_null() && p["withheld"].as_str().unwrap().contains("not been verified"), "{p}");
+    assert_eq!(p["time_points"][0]["lactate"]["value"], 8.2);
+    assert_eq!(p["missing"].as_array().unwrap().len(), 6, "{p}");
+}

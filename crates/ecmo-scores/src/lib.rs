@@ -10,7 +10,8 @@
 //! * **Time-series derivations** on an as-of [`ecmo_domain::RunView`]:
 //!   [`series`] (VIS over time, maximum doses, exposure, lactate clearance, fluid
 //!   balance, MAP, worst-value SOFA/APACHE II, pre-ECMO snapshot, outcomes),
-//!   each with the raw records it used, and [`run_scores`] collecting them.
+//!   each with the raw records it used, [`predict_va`] (PREDICT VA-ECMO's inputs,
+//!   probability withheld), and [`run_scores`] collecting them.
 //! * **The feature table**: [`features`], one flat row per run in a single pass.
 //!
 //! Definitions follow `shared/spec/clinical-scores.md`; deviations and policies
@@ -24,6 +25,7 @@ pub mod encourage;
 pub mod features;
 pub mod input;
 pub mod misc;
+pub mod predict_va;
 pub mod result;
 pub mod run_scores;
 pub mod save;

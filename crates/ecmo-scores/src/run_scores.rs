@@ -2,6 +2,7 @@
 //! (`ecmo scores --run ID --at HOURS`).
 
 use crate::ecpr::{Tips65Input, tips65};
+use crate::predict_va::{PredictVaEcmo, predict_va_ecmo};
 use crate::result::{Measured, Options, ScoreResult, VisVariant};
 use crate::series::{
     self, ArrestTimes, Derived, EndOrgan, Exposure, MapSummary, Survival, VisMaxMode, Weaning, Window,
@@ -26,6 +27,9 @@ pub struct RunScores {
     pub encourage: ScoreResult,
     /// TiPS65 at hospital arrival, for out-of-hospital E-CPR runs only.
     pub tips65: Tips65FromRun,
+    /// PREDICT VA-ECMO's inputs at 1, 6 and 12 h; its probability is withheld
+    /// until the coefficients are verified (spec §11).
+    pub predict_va_ecmo: PredictVaEcmo,
     pub vis_at_0h: Derived<f64>,
     pub vis_at_24h: Derived<f64>,
     pub vis_max_simultaneous_24h: Derived<f64>,
@@ -94,6 +98,7 @@ pub fn run_scores(record: &RunRecord, at_hours: Option<f64>, opts: &Options) -> 
         save: series::save_pre_ecmo(&view, opts),
         encourage: series::encourage_pre_ecmo(&view, opts),
         tips65: tips65_from_run(record, at_hours, opts),
+        predict_va_ecmo: predict_va_ecmo(&view),
         vis_at_0h: series::vis_at(&view, 0.0, variant),
         vis_at_24h: series::vis_at(&view, 24.0, variant),
         vis_max_simultaneous_24h: series::vis_max(&view, w, VisMaxMode::Simultaneous, variant),

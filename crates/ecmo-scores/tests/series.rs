@@ -545,3 +545,50 @@ fn norepinephrine_tartrate_is_scored_as_base_and_says_so() {
     let note = v.provenance[0].converted.as_deref().expect("conversion shown");
     assert!(note.contains("bitartrate_monohydrate") && note.contains("0.1 mcg/kg/min base"), "{note}");
 }
+
+// ------------------------------------------------------------ PREDICT VA-ECMO
+
+fn predict_record() -> RunRecord {
+    let mut r = record();
+    let m = |min: f64| min / 60.0;
+    obs(&mut r, m(55.0), Quantity::Lactate, 8.1);
+    obs(&mut r, m(65.0), Quantity::Ph, 7.12);
+    obs(&mut r, 1.0, Quantity::Bicarbonate, 16.0);
+    obs(&mut r, 6.0 + m(29.0), Quantity::Lactate, 5.2);
+    obs(&mut r, 6.0 - m(31.0), Quantity::Ph, 7.25);
+    obs(&mut r, 6.0, Quantity::Bicarbonate, 19.0);
+    obs(&mut r, 6.0 + m(10.0), Quantity::Ph, 7.26);
+    obs(&mut r, 12.0, Quantity::Lactate, 3.0);
+    r.sort();
+    r
+}
+
+#[test]
+fn predict_va_ecmo_gathers_inputs_within_thirty_minutes_and_names_the_missing() {
+    let r = predict_record();
+    let p = ecmo_scores::predict_va::predict_va_ecmo(&r.complete());
+    assert_eq!(p.probability, None, "coefficients unverified: never a probability");
+    assert!(p.withheld.contains("not been verified"));
+    let [one, six, twelve] = &p.time_points[..] else { panic!("three time points") };
+    assert_eq!((one.lactate.value, one.ph.value, one.bicarbonate.value), (Some(8.1), Some(7.12), Some(16.0)));
+    // 31 min early is outside the ±30 min window; the sample 10 min late is taken.
+    assert_eq!(six.ph.value, Some(7.26));
+    assert_eq!(six.lactate.value, Some(5.2), "29 min late is inside the window");
+    assert_eq!(six.ph.provenance.len(), 1);
+    assert_eq!(twelve.lactate.value, Some(3.0));
+    assert!(p.inputs_complete_6h);
+    assert!(!p.inputs_complete_12h);
+    assert_eq!(p.missing, vec!["ph at 12 h", "bicarbonate at 12 h"]);
+    assert_eq!(run_scores(&r, None, &Options::default()).predict_va_ecmo, p);
+}
+
+#[test]
+fn predict_va_ecmo_never_looks_past_the_as_of_instant() {
+    let r = predict_record();
+    let p = run_scores(&r, Some(6.0), &Options::default()).predict_va_ecmo;
+    // The 6 h 10 min pH and the 6 h 29 min lactate lie after the as-of instant.
+    assert_eq!(p.time_points[1].ph.value, None);
+    assert_eq!(p.time_points[1].lactate.value, None);
+    assert_eq!(p.time_points[1].bicarbonate.value, Some(19.0));
+    assert!(!p.inputs_complete_6h);
+}
