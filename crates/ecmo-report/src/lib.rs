@@ -44,8 +44,11 @@ pub fn render_html(r: &StudyResult) -> String {
         model(&mut h, m, i);
     }
     roc(&mut h, r);
+    added_value(&mut h, r);
+    decision_curve(&mut h, r);
     subgroups(&mut h, r);
     survival(&mut h, r);
+    competing_risks(&mut h, r);
     if !r.trajectories.is_empty() {
         h.push_str("<h2 id=\"trajectories\">Trajectories</h2>\n");
         for t in &r.trajectories {
@@ -236,15 +239,18 @@ fn model(h: &mut String, m: &ModelResult, i: usize) {
     let _ = writeln!(h, "<h2 id=\"model-{i}\">Prediction model: {}</h2>", esc(&m.name));
     let _ = writeln!(
         h,
-        "<p>Outcome: {}. Candidates: {}. Selection: {}. Development cohort: {} runs with every candidate recorded ({} dropped for missing data), {} events; {} events per candidate parameter.</p>",
+        "<p>Outcome: {}. Candidates: {}. Selection: {}. Development cohort: {} runs, {} events; {} events per candidate parameter.</p>\n<p><strong>Missing data:</strong> {}</p>",
         esc(&m.outcome),
         esc(&m.candidates.join(", ")),
         esc(&m.selection),
-        m.rows_complete,
-        m.rows_dropped,
+        m.n,
         m.events,
-        f1(m.events_per_parameter)
+        f1(m.events_per_parameter),
+        esc(&m.missing_data)
     );
+    if let Some(i) = &m.imputation {
+        imputation(h, i);
+    }
     if m.selection_steps.len() > 1 {
         h.push_str("<p>Selection path:</p><ol>");
         for s in &m.selection_steps {
@@ -272,23 +278,28 @@ fn model(h: &mut String, m: &ModelResult, i: usize) {
         "<figure>{}<figcaption>Adjusted odds ratios with 95 % CIs.</figcaption></figure>",
         svg::forest_plot("forest", "Adjusted odds ratios", &rows)
     );
-    let _ = writeln!(
-        h,
-        "<p>Model fit: AIC {}, deviance {} (null {}), likelihood-ratio test &chi;&sup2; = {} on {} df, p {}.</p>",
-        f2(m.aic),
-        f2(m.deviance),
-        f2(m.null_deviance),
-        f2(m.lr_test.statistic),
-        m.lr_test.df,
-        p_value(m.lr_test.p)
-    );
+    if m.imputation.is_some() {
+        h.push_str("<p>Model fit: AIC, deviance and the likelihood-ratio test are not pooled by Rubin's rules and are not shown; coefficients, SEs (total variance), t-based p and CIs are pooled (mice::pool).</p>\n");
+    } else {
+        let _ = writeln!(
+            h,
+            "<p>Model fit: AIC {}, deviance {} (null {}), likelihood-ratio test &chi;&sup2; = {} on {} df, p {}.</p>",
+            f2(m.aic),
+            f2(m.deviance),
+            f2(m.null_deviance),
+            f2(m.lr_test.statistic),
+            m.lr_test.df,
+            p_value(m.lr_test.p)
+        );
+    }
     for w in &m.warnings {
         let _ = writeln!(h, "<p class=\"note\">Warning: {}</p>", esc(w));
     }
     h.push_str("<h3>Discrimination and calibration</h3>\n<table><tr><th>measure</th><th>apparent</th><th>optimism</th><th>optimism-corrected</th></tr>");
     let _ = write!(
         h,
-        "<tr><td>AUC (95 % CI, DeLong)</td><td class=\"n\">{} ({}-{})</td><td></td><td></td></tr>",
+        "<tr><td>AUC (95 % CI, {})</td><td class=\"n\">{} ({}-{})</td><td></td><td></td></tr>",
+        if m.imputation.is_some() { "pooled over the imputations" } else { "DeLong" },
         f3(m.auc),
         f3(m.auc_ci_low),
         f3(m.auc_ci_high)
@@ -320,12 +331,20 @@ fn model(h: &mut String, m: &ModelResult, i: usize) {
     if let Some(v) = &m.validation {
         let _ = writeln!(
             h,
-            "<p class=\"note\">Bootstrap: {} of {} resamples succeeded (seed {}); the selection was repeated in every resample. Selection frequency: {}.</p>",
+            "<p class=\"note\">Bootstrap: {} of {} resamples succeeded (seed {}); {}. Selection frequency: {}.</p>",
             v.successful,
             v.replicates,
             v.seed,
+            if m.imputation.is_some() {
+                "the imputation was repeated in every resample (no selection)"
+            } else {
+                "the selection was repeated in every resample"
+            },
             esc(&v.selection_frequency.iter().map(|(t, n)| format!("{t} {n}")).collect::<Vec<_>>().join(", "))
         );
+    }
+    if let Some(st) = &m.stability {
+        stability(h, st);
     }
     let _ = writeln!(
         h,
@@ -370,11 +389,23 @@ fn roc(h: &mut String, r: &StudyResult) {
         "<h2 id=\"roc\">ROC analysis</h2>\n<figure>{}<figcaption>ROC curves; the model curve is dashed.</figcaption></figure>\n",
         svg::roc_chart(&sec.curves)
     );
-    h.push_str("<table><tr><th>predictor</th><th>n</th><th>events</th><th>direction</th><th>AUC (95 % CI, DeLong)</th><th>Youden cut-off</th><th>sensitivity</th><th>specificity</th></tr>");
+    let boot = sec.curves.iter().find_map(|c| c.youden_bootstrap.as_ref());
+    let _ = write!(
+        h,
+        "<table><tr><th>predictor</th><th>n</th><th>events</th><th>direction</th><th>AUC (95 % CI, DeLong)</th><th>Youden cut-off</th>{}<th>sensitivity</th><th>specificity</th></tr>",
+        if boot.is_some() { "<th>cut-off 95 % CI (bootstrap)</th>" } else { "" }
+    );
     for c in &sec.curves {
+        let ci = match (&c.youden_bootstrap, boot) {
+            (Some(b), _) => {
+                format!("<td class=\"n\">{}-{}</td>", fmt::short(b.threshold.ci_low), fmt::short(b.threshold.ci_high))
+            }
+            (None, Some(_)) => "<td>-</td>".into(),
+            (None, None) => String::new(),
+        };
         let _ = write!(
             h,
-            "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td><td class=\"n\">{} ({}-{})</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td><td class=\"n\">{} ({}-{})</td><td class=\"n\">{}</td>{ci}<td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
             esc(&c.name),
             c.n,
             c.cases,
@@ -387,7 +418,15 @@ fn roc(h: &mut String, r: &StudyResult) {
             f3(c.youden_specificity)
         );
     }
-    h.push_str("</table>\n<p class=\"note\">Direction &lt;: higher values in the event group; &gt;: lower values. Youden cut-off: threshold maximising sensitivity + specificity (the first if tied).</p>\n");
+    h.push_str("</table>\n<p class=\"note\">Direction &lt;: higher values in the event group; &gt;: lower values. Youden cut-off: threshold maximising sensitivity + specificity (the first if tied).");
+    if let Some(b) = boot {
+        let _ = write!(
+            h,
+            " Cut-off CI: percentile interval of the Youden cut-off over {} bootstrap resamples of the runs (seed {}), stratified as pROC does.",
+            b.replicates, b.seed
+        );
+    }
+    h.push_str("</p>\n");
     if !sec.comparisons.is_empty() {
         let _ = write!(
             h,
@@ -406,6 +445,289 @@ fn roc(h: &mut String, r: &StudyResult) {
                 f3(c.diff_ci_high),
                 f2(c.z),
                 p_value(c.p)
+            );
+        }
+        h.push_str("</table>\n");
+    }
+    if let Some(t) = &sec.all_equal {
+        let _ = writeln!(
+            h,
+            "<p>All {} AUCs equal (DeLong, same {} runs): &chi;&sup2; = {} on {} df, p {}.</p>",
+            t.aucs.len(),
+            sec.common_rows,
+            f2(t.statistic),
+            t.df,
+            p_value(t.p)
+        );
+    }
+}
+
+fn imputation(h: &mut String, i: &ecmo_study::result::Imputation) {
+    let _ = write!(
+        h,
+        "<h3>Multiple imputation</h3>\n<p>{}. {} of {} runs had at least one value imputed; {} were complete. Predictions: {}.{}</p>\n<table><tr><th>column</th><th>missing</th><th>imputation method</th></tr>",
+        esc(&i.method),
+        i.incomplete_rows,
+        i.rows,
+        i.complete_cases,
+        esc(&i.prediction),
+        if i.auxiliary.is_empty() {
+            String::new()
+        } else {
+            format!(" Auxiliary columns (imputation only): {}.", esc(&i.auxiliary.join(", ")))
+        }
+    );
+    for c in &i.columns {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
+            esc(&c.name),
+            c.missing,
+            if c.method.is_empty() { "-".into() } else { esc(&c.method) }
+        );
+    }
+    h.push_str("</table>\n<table><tr><th>term</th><th>pooled estimate</th><th>SE</th><th>df</th><th>p</th><th>fraction of missing information</th></tr>");
+    for k in &i.pooled.coefficients {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td class=\"n\">{:.5}</td><td class=\"n\">{:.5}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            esc(&k.term),
+            k.estimate,
+            k.se,
+            f1(k.df),
+            p_value(k.p),
+            f3(k.fmi)
+        );
+    }
+    h.push_str("</table>\n");
+}
+
+fn stability(h: &mut String, st: &ecmo_stats::stability::SelectionStability) {
+    let _ = writeln!(
+        h,
+        "<h3>Selection stability</h3>\n<p>The selection rerun on {} of {} bootstrap resamples (seed {}); mean model size {}.</p>\n<figure>{}<figcaption>Proportion of resamples in which each candidate was selected; dark bars: in the model selected on the full data.</figcaption></figure>",
+        st.successful,
+        st.replicates,
+        st.seed,
+        f2(st.mean_model_size),
+        svg::stability_chart(st)
+    );
+    h.push_str("<table><tr><th>most frequent models</th><th>resamples</th><th>proportion</th></tr>");
+    for m in st.models.iter().take(5) {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            esc(&if m.terms.is_empty() { "(intercept only)".into() } else { m.terms.join(" + ") }),
+            m.count,
+            f3(m.proportion)
+        );
+    }
+    h.push_str("</table>\n");
+}
+
+fn wald_row(h: &mut String, name: &str, e: &ecmo_stats::reclassification::WaldEstimate) {
+    let _ = write!(
+        h,
+        "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{} to {}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+        esc(name),
+        f3(e.estimate),
+        f3(e.ci_low),
+        f3(e.ci_high),
+        f2(e.z),
+        p_value(e.p)
+    );
+}
+
+fn added_value(h: &mut String, r: &StudyResult) {
+    let Some(a) = &r.added_value else { return };
+    let rc = &a.reclassification;
+    let _ = write!(
+        h,
+        "<h2 id=\"added-value\">Added value: {} over {}</h2>\n<p>Base: {}. Extended: {}. {} runs ({} {}; {} left out for a missing predictor). {}</p>\n<table><tr><th>measure</th><th>estimate</th><th>95 % CI</th><th>z</th><th>p</th></tr>",
+        esc(&a.extended_name),
+        esc(&a.base_name),
+        esc(&a.base.join(", ")),
+        esc(&a.extended.join(", ")),
+        a.n,
+        a.events,
+        esc(&r.flow.event_label),
+        a.rows_dropped,
+        esc(&a.method)
+    );
+    let n = &rc.nri_continuous;
+    wald_row(h, "continuous NRI", &n.nri);
+    wald_row(h, "  events: P(up) - P(down)", &n.events);
+    wald_row(h, "  non-events: P(down) - P(up)", &n.nonevents);
+    if let Some(c) = &rc.nri_categorical {
+        let cuts: Vec<String> = rc.cutoffs.iter().map(|v| fmt::short(*v)).collect();
+        wald_row(h, &format!("categorical NRI (risk cut-offs {})", cuts.join(", ")), &c.nri);
+        wald_row(h, "  events", &c.events);
+        wald_row(h, "  non-events", &c.nonevents);
+    }
+    wald_row(h, "IDI", &rc.idi);
+    let _ = write!(
+        h,
+        "<tr><td>AUC {} vs {}</td><td class=\"n\">{} vs {}</td><td class=\"n\">{} to {} (difference)</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr></table>",
+        esc(&a.base_name),
+        esc(&a.extended_name),
+        f3(a.auc.auc_a),
+        f3(a.auc.auc_b),
+        f3(a.auc.diff_ci_low),
+        f3(a.auc.diff_ci_high),
+        f2(a.auc.z),
+        p_value(a.auc.p)
+    );
+    let _ = writeln!(
+        h,
+        "\n<p class=\"note\">Continuous NRI: events whose predicted risk went up minus down, plus non-events whose risk went down minus up. IDI: mean risk change in events minus mean risk change in non-events ({} vs {}). AUC difference: base minus extended, paired DeLong.</p>",
+        f3(rc.mean_change_events),
+        f3(rc.mean_change_nonevents)
+    );
+}
+
+/// Thresholds shown in the HTML decision-curve table (all are in the CSV).
+fn shown_threshold(t: f64) -> bool {
+    let tenth = (t * 10.0).round() / 10.0;
+    (t - tenth).abs() < 1e-9 || (t - 0.05).abs() < 1e-9 || (t - 0.25).abs() < 1e-9 || (t - 0.75).abs() < 1e-9
+}
+
+fn decision_curve(h: &mut String, r: &StudyResult) {
+    let Some(d) = &r.decision_curve else { return };
+    let dc = &d.curve;
+    let _ = writeln!(
+        h,
+        "<h2 id=\"decision-curve\">Decision curve</h2>\n<p>{} runs ({} {}, prevalence {}; {} left out for a missing predictor). {} Net benefit = true positives/n - false positives/n &times; t/(1 - t), a run counted positive when its predicted probability is &ge; t.</p>\n<figure>{}<figcaption>Net benefit against the threshold probability t; treat all (grey) = prevalence - (1 - prevalence) t/(1 - t), treat none (black) = 0; the study's model dashed.</figcaption></figure>",
+        d.n,
+        d.events,
+        esc(&r.flow.event_label),
+        f3(dc.prevalence),
+        d.rows_dropped,
+        esc(&d.note),
+        svg::decision_curve_chart(d)
+    );
+    h.push_str("<table><tr><th>threshold</th><th>treat all</th>");
+    for m in &dc.models {
+        let _ = write!(h, "<th>{}</th>", esc(&m.name));
+    }
+    if let Some(x) = &d.difference {
+        let _ = write!(h, "<th>{} - {} (95 % CI)</th>", esc(&x.model_a), esc(&x.model_b));
+    }
+    h.push_str("</tr>");
+    for (k, t) in dc.thresholds.iter().enumerate() {
+        if !shown_threshold(*t) {
+            continue;
+        }
+        let _ = write!(h, "<tr><td class=\"n\">{}</td><td class=\"n\">{}</td>", f2(*t), f3(dc.treat_all[k]));
+        for m in &dc.models {
+            let _ = write!(h, "<td class=\"n\">{}</td>", f3(m.net_benefit[k]));
+        }
+        if let Some(x) = &d.difference {
+            let p = &x.difference[k];
+            let _ = write!(h, "<td class=\"n\">{} ({} to {})</td>", f3(p.estimate), f3(p.ci_low), f3(p.ci_high));
+        }
+        h.push_str("</tr>");
+    }
+    h.push_str("</table>\n");
+    if let Some(x) = &d.difference {
+        let _ = writeln!(
+            h,
+            "<p class=\"note\">Net-benefit difference: percentile 95 % CI over {} bootstrap resamples of the runs (seed {}), the models' predictions held fixed. Every threshold is in decision_curve.csv.</p>",
+            x.replicates, x.seed
+        );
+    }
+}
+
+fn competing_risks(h: &mut String, r: &StudyResult) {
+    let Some(c) = &r.competing_risks else { return };
+    let _ = writeln!(
+        h,
+        "<h2 id=\"competing-risks\">Competing risks</h2>\n<p>Time: {} ({}). Causes ({}): {}; censored: {} ({} runs). {} runs, {} left out for a missing time, cause or group. {}.</p>",
+        esc(&c.time),
+        esc(&c.time_unit),
+        esc(&c.cause),
+        esc(&c.causes.join("; ")),
+        esc(&c.censored_label),
+        c.censored,
+        c.n,
+        c.rows_dropped,
+        esc(&c.incidence.method)
+    );
+    for g in &c.groups {
+        let _ = writeln!(
+            h,
+            "<figure>{}<figcaption>Cumulative incidence of each cause{} with 95 % CIs (dashed); grey: Kaplan-Meier probability of being free of every cause. At every time the curves add up to 1.</figcaption></figure>",
+            svg::cif_chart(c, g),
+            if c.groups.len() > 1 { format!(", {}", esc(g)) } else { String::new() }
+        );
+    }
+    // Cumulative incidence at quarter points of the follow-up.
+    let tmax = c.incidence.curves.iter().filter_map(|cv| cv.points.last().map(|p| p.time)).fold(0.0f64, f64::max);
+    let step = svg::nice_step((tmax / 4.0).max(1e-9));
+    let times: Vec<f64> = (1..=4).map(|k| k as f64 * step).filter(|t| *t <= tmax.max(step)).collect();
+    h.push_str("<table><tr><th>group</th><th>cause</th><th>events</th>");
+    for t in &times {
+        let _ = write!(h, "<th>at {} {}</th>", fmt::short(*t), esc(&c.time_unit));
+    }
+    h.push_str("</tr>");
+    for cv in &c.incidence.curves {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td>",
+            esc(&cv.group),
+            esc(&cv.cause_name),
+            cv.events
+        );
+        for t in &times {
+            let k = cv.points.partition_point(|p| p.time <= *t);
+            let cell = match k.checked_sub(1).map(|i| &cv.points[i]) {
+                Some(p) => format!("{} ({}-{})", f3(p.estimate), f3(p.ci_low), f3(p.ci_high)),
+                None => "0".into(),
+            };
+            let _ = write!(h, "<td class=\"n\">{cell}</td>");
+        }
+        h.push_str("</tr>");
+    }
+    h.push_str("</table>\n");
+    if !c.incidence.tests.is_empty() {
+        let _ = write!(
+            h,
+            "<h3>Gray's test by {}</h3><table><tr><th>cause</th><th>&chi;&sup2;</th><th>df</th><th>p</th></tr>",
+            esc(c.by.as_deref().unwrap_or(""))
+        );
+        for t in &c.incidence.tests {
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+                esc(&t.cause_name),
+                f2(t.statistic),
+                t.df,
+                p_value(t.p)
+            );
+        }
+        h.push_str("</table>\n");
+    }
+    if let Some(fg) = &c.fine_gray {
+        let m = &fg.model;
+        let _ = write!(
+            h,
+            "<h3>Fine-Gray model: {}</h3><p>{} runs ({} with this cause, {} with a competing cause, {} censored; {} left out for a missing covariate). {}.</p><table><tr><th>term</th><th>subdistribution HR</th><th>95 % CI</th><th>p</th></tr>",
+            esc(&fg.cause),
+            m.n,
+            m.events,
+            m.competing,
+            m.censored,
+            fg.rows_dropped,
+            esc(&m.method)
+        );
+        for k in &m.coefficients {
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}-{}</td><td class=\"n\">{}</td></tr>",
+                esc(&k.term),
+                f2(k.shr),
+                f2(k.ci_low),
+                f2(k.ci_high),
+                p_value(k.p)
             );
         }
         h.push_str("</table>\n");
@@ -595,7 +917,11 @@ fn reproducibility(h: &mut String, r: &StudyResult) {
             esc(&t.reason)
         );
     }
-    h.push_str("</table>\n<h3>Rows dropped for missing data</h3><table><tr><th>analysis</th><th>columns</th><th>rows used</th><th>rows dropped</th></tr>");
+    h.push_str("</table>\n<h3>Missing data</h3>\n");
+    for m in &r.models {
+        let _ = writeln!(h, "<p><strong>{}:</strong> {}</p>", esc(&m.name), esc(&m.missing_data));
+    }
+    h.push_str("<p>Rows dropped for missing data: every other analysis uses the runs with its own columns recorded (complete cases).</p><table><tr><th>analysis</th><th>columns</th><th>rows used</th><th>rows dropped</th></tr>");
     for m in &r.missing {
         let _ = write!(
             h,
@@ -706,6 +1032,60 @@ pub fn tables(r: &StudyResult) -> Vec<(String, String)> {
             t += &line(&[c.item.clone(), c.topic.clone(), c.status.clone(), c.text.clone()]);
         }
         out.push((format!("model{}_tripod.csv", i + 1), t));
+        if let Some(st) = &m.stability {
+            let mut t =
+                line(&["term", "selected_on_full_data", "selected", "successful", "proportion"].map(String::from));
+            for x in &st.terms {
+                t += &line(&[
+                    x.term.clone(),
+                    u8::from(x.selected_on_full_data).to_string(),
+                    x.selected.to_string(),
+                    st.successful.to_string(),
+                    num(x.proportion),
+                ]);
+            }
+            out.push((format!("model{}_stability.csv", i + 1), t));
+        }
+        if let Some(imp) = &m.imputation {
+            let mut t = line(
+                &[
+                    "term",
+                    "estimate",
+                    "se",
+                    "statistic",
+                    "df",
+                    "p",
+                    "ci_low",
+                    "ci_high",
+                    "ubar",
+                    "b",
+                    "t",
+                    "riv",
+                    "lambda",
+                    "fmi",
+                ]
+                .map(String::from),
+            );
+            for k in &imp.pooled.coefficients {
+                t += &line(&[
+                    k.term.clone(),
+                    num(k.estimate),
+                    num(k.se),
+                    num(k.statistic),
+                    num(k.df),
+                    num(k.p),
+                    num(k.ci_low),
+                    num(k.ci_high),
+                    num(k.ubar),
+                    num(k.b),
+                    num(k.t),
+                    num(k.riv),
+                    num(k.lambda),
+                    num(k.fmi),
+                ]);
+            }
+            out.push((format!("model{}_imputation.csv", i + 1), t));
+        }
     }
     if let Some(sec) = &r.roc {
         let mut t = line(
@@ -720,10 +1100,13 @@ pub fn tables(r: &StudyResult) -> Vec<(String, String)> {
                 "youden_threshold",
                 "sensitivity",
                 "specificity",
+                "youden_threshold_ci_low",
+                "youden_threshold_ci_high",
             ]
             .map(String::from),
         );
         for c in &sec.curves {
+            let b = c.youden_bootstrap.as_ref();
             t += &line(&[
                 c.name.clone(),
                 c.n.to_string(),
@@ -735,6 +1118,8 @@ pub fn tables(r: &StudyResult) -> Vec<(String, String)> {
                 num(c.youden_threshold),
                 num(c.youden_sensitivity),
                 num(c.youden_specificity),
+                b.map_or(String::new(), |b| num(b.threshold.ci_low)),
+                b.map_or(String::new(), |b| num(b.threshold.ci_high)),
             ]);
         }
         out.push(("roc.csv".into(), t));
@@ -753,6 +1138,107 @@ pub fn tables(r: &StudyResult) -> Vec<(String, String)> {
             ]);
         }
         out.push(("roc_comparisons.csv".into(), t));
+    }
+    if let Some(a) = &r.added_value {
+        let mut t = line(&["measure", "estimate", "se", "ci_low", "ci_high", "z", "p"].map(String::from));
+        let rc = &a.reclassification;
+        let mut rows = vec![
+            ("nri_continuous", &rc.nri_continuous.nri),
+            ("nri_continuous_events", &rc.nri_continuous.events),
+            ("nri_continuous_nonevents", &rc.nri_continuous.nonevents),
+        ];
+        if let Some(c) = &rc.nri_categorical {
+            rows.extend([
+                ("nri_categorical", &c.nri),
+                ("nri_categorical_events", &c.events),
+                ("nri_categorical_nonevents", &c.nonevents),
+            ]);
+        }
+        rows.push(("idi", &rc.idi));
+        for (name, e) in rows {
+            t += &line(&[name.into(), num(e.estimate), num(e.se), num(e.ci_low), num(e.ci_high), num(e.z), num(e.p)]);
+        }
+        t += &line(&[
+            "auc_difference_base_minus_extended".into(),
+            num(a.auc.auc_a - a.auc.auc_b),
+            String::new(),
+            num(a.auc.diff_ci_low),
+            num(a.auc.diff_ci_high),
+            num(a.auc.z),
+            num(a.auc.p),
+        ]);
+        out.push(("added_value.csv".into(), t));
+    }
+    if let Some(d) = &r.decision_curve {
+        let dc = &d.curve;
+        let mut head = vec!["threshold".to_string(), "treat_all".into(), "treat_none".into()];
+        head.extend(dc.models.iter().map(|m| m.name.clone()));
+        if d.difference.is_some() {
+            head.extend(["difference".into(), "difference_ci_low".into(), "difference_ci_high".into()]);
+        }
+        let mut t = line(&head);
+        for (k, th) in dc.thresholds.iter().enumerate() {
+            let mut f = vec![num(*th), num(dc.treat_all[k]), num(dc.treat_none[k])];
+            f.extend(dc.models.iter().map(|m| num(m.net_benefit[k])));
+            if let Some(x) = &d.difference {
+                let p = &x.difference[k];
+                f.extend([num(p.estimate), num(p.ci_low), num(p.ci_high)]);
+            }
+            t += &line(&f);
+        }
+        out.push(("decision_curve.csv".into(), t));
+    }
+    if let Some(c) = &r.competing_risks {
+        let mut t = line(
+            &["group", "cause", "time", "n_risk", "n_event", "estimate", "se", "ci_low", "ci_high"].map(String::from),
+        );
+        for cv in &c.incidence.curves {
+            for p in &cv.points {
+                t += &line(&[
+                    cv.group.clone(),
+                    cv.cause_name.clone(),
+                    num(p.time),
+                    p.n_risk.to_string(),
+                    p.n_event.to_string(),
+                    num(p.estimate),
+                    num(p.se),
+                    num(p.ci_low),
+                    num(p.ci_high),
+                ]);
+            }
+        }
+        out.push(("cumulative_incidence.csv".into(), t));
+        let mut t = line(&["group", "time", "event_free", "lower", "upper"].map(String::from));
+        for e in &c.event_free {
+            for st in &e.steps {
+                t += &line(&[e.group.clone(), num(st.time), num(st.surv), num(st.lower), num(st.upper)]);
+            }
+        }
+        out.push(("event_free.csv".into(), t));
+        if !c.incidence.tests.is_empty() {
+            let mut t = line(&["cause", "statistic", "df", "p"].map(String::from));
+            for g in &c.incidence.tests {
+                t += &line(&[g.cause_name.clone(), num(g.statistic), num(g.df), num(g.p)]);
+            }
+            out.push(("gray_tests.csv".into(), t));
+        }
+        if let Some(fg) = &c.fine_gray {
+            let mut t = line(&["cause", "term", "coef", "shr", "se", "z", "p", "ci_low", "ci_high"].map(String::from));
+            for k in &fg.model.coefficients {
+                t += &line(&[
+                    fg.cause.clone(),
+                    k.term.clone(),
+                    num(k.coef),
+                    num(k.shr),
+                    num(k.se),
+                    num(k.z),
+                    num(k.p),
+                    num(k.ci_low),
+                    num(k.ci_high),
+                ]);
+            }
+            out.push(("fine_gray.csv".into(), t));
+        }
     }
     if !r.subgroups.is_empty() {
         let mut t = line(

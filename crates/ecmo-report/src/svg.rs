@@ -5,8 +5,13 @@
 
 use crate::fmt::{esc, f2, f3, p_value};
 use ecmo_stats::calibration::CalibrationBin;
+use ecmo_stats::competing::CifCurve;
+use ecmo_stats::stability::SelectionStability;
 use ecmo_study::cohort::Flow;
-use ecmo_study::result::{KmCurve, OddsRatio, RocCurve, SurvivalSection, Trajectory};
+use ecmo_study::result::{
+    CompetingRisksSection, DecisionCurveSection, EventFreeCurve, KmCurve, OddsRatio, RocCurve, SurvivalSection,
+    Trajectory,
+};
 use std::fmt::Write;
 
 /// Okabe-Ito colours (distinguishable with colour-vision deficiency).
@@ -396,6 +401,168 @@ pub fn trajectory_chart(t: &Trajectory) -> String {
         items.push((format!("{} (n = {n0} at {:.0} h)", g.name, pts[0].hour), colour));
     }
     legend(&mut s, 70.0, 370.0, &items);
+    s.push_str("</svg>");
+    s
+}
+
+/// Net benefit against the threshold probability: each model, treat all (grey) and treat none
+/// (black, 0). Lines below the axis are clipped, as decision curves are usually drawn.
+pub fn decision_curve_chart(sec: &DecisionCurveSection) -> String {
+    let dc = &sec.curve;
+    let legend_h = 16.0 * (dc.models.len() + 2) as f64;
+    let (w, h) = (560.0, 390.0 + legend_h);
+    let mut s = open("dca", w, h, "Decision curve");
+    let x0 = dc.thresholds.first().copied().unwrap_or(0.0);
+    let x1 = dc.thresholds.last().copied().unwrap_or(1.0);
+    let top = dc.models.iter().flat_map(|m| m.net_benefit.iter()).copied().fold(dc.prevalence, f64::max);
+    let ystep = nice_step((top / 5.0).max(1e-3));
+    let ytop = (top / ystep).ceil() * ystep;
+    let ybottom = -ystep;
+    let a = Area { left: 70.0, top: 15.0, width: 440.0, height: 300.0, x0, x1, y0: ybottom, y1: ytop, log_x: false };
+    let yticks: Vec<f64> =
+        (0..=((ytop - ybottom) / ystep).round() as usize).map(|k| ybottom + k as f64 * ystep).collect();
+    let xticks: Vec<f64> = (0..=10).map(|k| k as f64 / 10.0).filter(|t| *t >= x0 - 1e-9 && *t <= x1 + 1e-9).collect();
+    a.frame(&mut s, "threshold probability", "net benefit", &xticks, &yticks, &|v| trim(v));
+    let _ = write!(
+        s,
+        "<defs><clipPath id=\"dca-clip\"><rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"/></clipPath></defs><g clip-path=\"url(#dca-clip)\">",
+        c(a.left),
+        c(a.top),
+        c(a.width),
+        c(a.height)
+    );
+    let line =
+        |v: &[f64]| -> Vec<(f64, f64)> { dc.thresholds.iter().zip(v).map(|(t, y)| (a.x(*t), a.y(*y))).collect() };
+    s.push_str(&polyline(&line(&dc.treat_all), "#999999", 1.5, false));
+    s.push_str(&polyline(&line(&dc.treat_none), "#000000", 1.5, false));
+    let mut items = vec![
+        (format!("treat all (prevalence {})", f3(dc.prevalence)), "#999999"),
+        ("treat none".to_string(), "#000000"),
+    ];
+    for (i, m) in dc.models.iter().enumerate() {
+        let colour = COLOURS[i % (COLOURS.len() - 1)];
+        s.push_str(&polyline(&line(&m.net_benefit), colour, 2.0, m.name == "model"));
+        let auc =
+            sec.models.iter().find(|x| x.name == m.name).map_or(String::new(), |x| format!(" (AUC {})", f3(x.auc)));
+        items.push((format!("{}{auc}", m.name), colour));
+    }
+    s.push_str("</g>");
+    legend(&mut s, 70.0, 370.0, &items);
+    s.push_str("</svg>");
+    s
+}
+
+/// At most this many steps per cumulative-incidence curve in the chart (all are in the CSV).
+const MAX_STEPS: usize = 300;
+
+fn thin<T: Clone>(v: &[T]) -> Vec<T> {
+    if v.len() <= MAX_STEPS {
+        return v.to_vec();
+    }
+    let step = v.len().div_ceil(MAX_STEPS);
+    let mut out: Vec<T> = v.iter().step_by(step).cloned().collect();
+    if let Some(last) = v.last() {
+        out.push(last.clone());
+    }
+    out
+}
+
+/// A right-continuous step function from (0, start) through `points` to `end`.
+fn steps(points: &[(f64, f64)], start: f64, end: f64, a: &Area) -> Vec<(f64, f64)> {
+    let mut out = vec![(a.x(0.0), a.y(start))];
+    let mut last = start;
+    for &(t, v) in points {
+        if t > end {
+            break;
+        }
+        out.push((a.x(t), a.y(last)));
+        out.push((a.x(t), a.y(v)));
+        last = v;
+    }
+    out.push((a.x(end), a.y(last)));
+    out
+}
+
+/// Cumulative incidence of every cause in one group: step functions with their 95 % CIs
+/// dashed, and the Kaplan-Meier probability of being free of every cause in grey (the curves
+/// and the grey line add up to 1 at every time).
+pub fn cif_chart(sec: &CompetingRisksSection, group: &str) -> String {
+    let curves: Vec<&CifCurve> = sec.incidence.curves.iter().filter(|c| c.group == group).collect();
+    let free: Option<&EventFreeCurve> = sec.event_free.iter().find(|e| e.group == group);
+    let legend_h = 16.0 * (curves.len() + 1) as f64;
+    let (w, h) = (560.0, 410.0 + legend_h);
+    let mut s = open("cif", w, h, &format!("Cumulative incidence: {group}"));
+    let _ = write!(s, "<text x=\"60\" y=\"14\" font-size=\"12\" font-weight=\"bold\" {FONT}>{}</text>", esc(group));
+    let tmax = sec
+        .incidence
+        .curves
+        .iter()
+        .flat_map(|c| c.points.last().map(|p| p.time))
+        .chain(sec.event_free.iter().flat_map(|e| e.steps.last().map(|p| p.time)))
+        .fold(0.0f64, f64::max)
+        .max(1.0);
+    let xstep = nice_step(tmax / 6.0);
+    let xend = (tmax / xstep).ceil() * xstep;
+    let a =
+        Area { left: 60.0, top: 25.0, width: 460.0, height: 300.0, x0: 0.0, x1: xend, y0: 0.0, y1: 1.0, log_x: false };
+    let xticks: Vec<f64> = (0..=((xend / xstep).round() as usize)).map(|k| k as f64 * xstep).collect();
+    let unit = if sec.time_unit.is_empty() { String::new() } else { format!(" ({})", sec.time_unit) };
+    a.frame(&mut s, &format!("{}{unit}", sec.time), "cumulative incidence", &xticks, &TICKS01, &|v| trim(v));
+    let mut items = Vec::new();
+    for cv in &curves {
+        let colour = COLOURS[(cv.cause as usize - 1) % (COLOURS.len() - 1)];
+        let pts = thin(&cv.points);
+        let est: Vec<(f64, f64)> = pts.iter().map(|p| (p.time, p.estimate)).collect();
+        let lo: Vec<(f64, f64)> = pts.iter().map(|p| (p.time, p.ci_low)).collect();
+        let hi: Vec<(f64, f64)> = pts.iter().map(|p| (p.time, p.ci_high)).collect();
+        s.push_str(&polyline(&steps(&est, 0.0, xend, &a), colour, 2.0, false));
+        for band in [&lo, &hi] {
+            let _ = write!(
+                s,
+                "{}",
+                polyline(&steps(band, 0.0, xend, &a), colour, 0.8, true).replace("data-series=\"1\" ", "")
+            );
+        }
+        let last = cv.points.last().map_or(0.0, |p| p.estimate);
+        items.push((format!("{}: {} events, {} at the last event", cv.cause_name, cv.events, f3(last)), colour));
+    }
+    if let Some(f) = free {
+        let pts: Vec<(f64, f64)> = thin(&f.steps).iter().map(|p| (p.time, p.surv)).collect();
+        s.push_str(&polyline(&steps(&pts, 1.0, xend, &a), "#999999", 1.5, false));
+        items.push(("free of every cause (Kaplan-Meier)".to_string(), "#999999"));
+    }
+    legend(&mut s, 70.0, 390.0, &items);
+    s.push_str("</svg>");
+    s
+}
+
+/// How often each candidate was selected across bootstrap resamples (bars; darker = in the
+/// model selected on the full data).
+pub fn stability_chart(st: &SelectionStability) -> String {
+    let n = st.terms.len() as f64;
+    let (w, h) = (700.0, 70.0 + 24.0 * n);
+    let mut s = open("stability", w, h, "Selection stability");
+    let a =
+        Area { left: 240.0, top: 10.0, width: 360.0, height: 24.0 * n, x0: 0.0, x1: 1.0, y0: 0.0, y1: n, log_x: false };
+    a.frame(&mut s, "proportion of bootstrap resamples selecting the term", "", &TICKS01, &[], &|v| trim(v));
+    for (i, t) in st.terms.iter().enumerate() {
+        let y = a.top + 24.0 * i as f64;
+        let colour = if t.selected_on_full_data { COLOURS[0] } else { COLOURS[5] };
+        let _ = write!(
+            s,
+            "<text x=\"6\" y=\"{}\" font-size=\"11\" {FONT}>{}</text><rect data-estimate=\"1\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"16\" fill=\"{colour}\"/><text x=\"{}\" y=\"{}\" font-size=\"11\" {FONT}>{} ({}/{})</text>",
+            c(y + 16.0),
+            esc(&t.term),
+            c(a.x(0.0)),
+            c(y + 4.0),
+            c(a.x(t.proportion) - a.x(0.0)),
+            c(a.x(1.0) + 6.0),
+            c(y + 16.0),
+            f2(t.proportion),
+            t.selected,
+            st.successful
+        );
+    }
     s.push_str("</svg>");
     s
 }

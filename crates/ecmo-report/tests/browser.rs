@@ -54,7 +54,9 @@ fn charts_render_with_content_in_chromium() {
     };
     let dir = tempfile::tempdir().unwrap();
     let mut sizes = Vec::new();
-    for (study, profile, n) in [("vis", Profile::CsVis, 200), ("vad", Profile::VadReferral, 120)] {
+    for (study, profile, n) in
+        [("vis", Profile::CsVis, 200), ("vad", Profile::VadReferral, 120), ("weaning", Profile::CsWeaning, 200)]
+    {
         let res = common::study(study, &common::runs(profile, n, 21));
         let html = ecmo_report::render_html(&res);
         let report = dir.path().join(format!("{study}.html"));
@@ -69,10 +71,10 @@ fn charts_render_with_content_in_chromium() {
         let lines: Vec<&str> = dom[start..end].lines().collect();
         eprintln!("{study}: {lines:?}");
         let kinds: Vec<&str> = lines.iter().map(|l| l.split(' ').next().unwrap()).collect();
-        let expected: &[&str] = if study == "vis" {
-            &["flow", "forest", "forest", "calibration", "roc", "subgroup-forest", "trajectory"]
-        } else {
-            &["flow", "forest", "forest", "calibration", "km"]
+        let expected: &[&str] = match study {
+            "vis" => &["flow", "forest", "forest", "calibration", "roc", "dca", "subgroup-forest", "trajectory"],
+            "weaning" => &["flow", "forest", "calibration", "stability", "roc", "dca", "cif", "trajectory"],
+            _ => &["flow", "forest", "forest", "calibration", "km"],
         };
         for k in expected {
             assert!(kinds.contains(k), "{study}: no {k} chart rendered ({kinds:?})");

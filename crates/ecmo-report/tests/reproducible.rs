@@ -35,6 +35,10 @@ fn report_states_how_it_was_made() {
         "TRIPOD+AI checklist",
         "[model]",
         "selection = &quot;stepwise_aic&quot;",
+        "<strong>Missing data:</strong> Complete-case analysis",
+        "Selection stability",
+        "Competing risks",
+        "Decision curve",
     ] {
         assert!(html.contains(needle), "report lacks {needle}");
     }
@@ -45,7 +49,7 @@ fn report_states_how_it_was_made() {
             || html.matches("http://").count() == html.matches("http://www.w3.org/2000/svg").count()
     );
     assert!(!html.contains("https://"));
-    for kind in ["flow", "forest", "calibration", "roc", "trajectory"] {
+    for kind in ["flow", "forest", "calibration", "roc", "trajectory", "dca", "stability", "cif"] {
         assert!(html.contains(&format!("data-chart=\"{kind}\"")), "no {kind} chart");
     }
 }

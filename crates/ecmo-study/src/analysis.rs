@@ -1,21 +1,26 @@
 //! Running a study's analyses on its cohort with ecmo-stats.
 
+use crate::added::{added_value, decision_curve_section};
 use crate::cohort::{Cohort, StudyRun, TRAJECTORY_HOURS, build_cohort, fingerprint};
-use crate::def::{Kind, ModelDef, SelectionMethod, StudyDef, column_kind, column_label};
+use crate::competing::competing_risks;
+use crate::def::{Kind, MissingMethod, ModelDef, SelectionMethod, StudyDef, column_kind, column_label};
 use crate::error::StudyError;
 use crate::result::*;
-use crate::tripod::checklist;
-use ecmo_stats::calibration::{calibration, calibration_curve, hosmer_lemeshow};
+use crate::tripod::{Extra, checklist};
+use ecmo_stats::calibration::{Calibration, CalibrationBin, calibration, calibration_curve, hosmer_lemeshow};
 use ecmo_stats::describe::summarize;
 use ecmo_stats::design::{Column, Design, Frame};
 use ecmo_stats::htest::Alternative;
 use ecmo_stats::logistic::{Coefficient, LogisticModel, LogisticOptions, TestStat, fit_logistic};
+use ecmo_stats::mice::{MiceOptions, mice, pooled_logistic, validate_mi};
 use ecmo_stats::roc::{Roc, RocDirection, delong_paired, roc};
+use ecmo_stats::roc_compare::{YoudenBootstrap, bootstrap_youden, delong_multi};
+use ecmo_stats::stability::selection_stability;
 use ecmo_stats::stepwise::{Direction, PCriterion, backward_pvalue, step_aic};
 use ecmo_stats::subgroup::{SubgroupSpec, subgroup_logistic};
 use ecmo_stats::survival::{ConfType, Ties, cox_ph, kaplan_meier, logrank_test};
 use ecmo_stats::table1::{TestChoice, compare_categorical, compare_continuous};
-use ecmo_stats::validate::{Selection, validate_logistic};
+use ecmo_stats::validate::{Selection, Validation, validate_logistic};
 
 /// How a study is run (everything that is not in the study file).
 pub struct RunOptions<'a> {
@@ -90,6 +95,9 @@ pub fn run_study(
         survival: None,
         trajectories: Vec::new(),
         decision_tree: None,
+        added_value: None,
+        decision_curve: None,
+        competing_risks: None,
         tests: Vec::new(),
         missing: Vec::new(),
         notes: Vec::new(),
@@ -134,7 +142,12 @@ pub fn run_study(
     let mut model_fit: Option<(Vec<usize>, Vec<f64>)> = None;
     if let Some(m) = &def.model {
         progress("multivariable model and bootstrap validation");
-        match model(&cohort, m, bootstrap.unwrap_or(m.bootstrap), &mut out) {
+        let mice_def = def.missing_data.as_ref().filter(|md| md.method == MissingMethod::Mice);
+        let fitted = match mice_def {
+            Some(md) => model_mice(&cohort, m, md, bootstrap.unwrap_or(m.bootstrap), &mut out),
+            None => model(&cohort, m, bootstrap.unwrap_or(m.bootstrap), opts.bootstrap, &mut out),
+        };
+        match fitted {
             Ok((res, rows, fitted)) => {
                 model_fit = Some((rows, fitted));
                 out.models.push(res);
@@ -146,7 +159,33 @@ pub fn run_study(
     if let Some(r) = &def.roc {
         progress("ROC curves and DeLong tests");
         let model_pred = if r.include_model { model_fit.as_ref() } else { None };
-        out.roc = Some(roc_section(&cohort, &r.predictors, model_pred, &mut out.tests)?);
+        let cutoff_boot = if r.cutoff_bootstrap > 0 { opts.bootstrap.unwrap_or(r.cutoff_bootstrap) } else { 0 };
+        out.roc = Some(roc_section(&cohort, &r.predictors, model_pred, (cutoff_boot, r.seed), &mut out.tests)?);
+    }
+    if let Some(a) = &def.added_value {
+        progress("added value (NRI, IDI)");
+        match added_value(&cohort, a, &mut out) {
+            Ok(sec) => out.added_value = Some(sec),
+            Err(e) => out.notes.push(format!("Added value (NRI, IDI) not computed: {e}")),
+        }
+    }
+    if let Some(d) = &def.decision_curve {
+        progress("decision curve");
+        let model_pred = if d.include_model { model_fit.as_ref() } else { None };
+        if d.include_model && model_pred.is_none() {
+            out.notes.push("Decision curve: the [model] was not fitted, so it has no curve.".into());
+        }
+        match decision_curve_section(&cohort, d, model_pred, opts.bootstrap, &mut out) {
+            Ok(sec) => out.decision_curve = Some(sec),
+            Err(e) => out.notes.push(format!("Decision curve not computed: {e}")),
+        }
+    }
+    if let Some(cr) = &def.competing_risks {
+        progress("competing risks");
+        match competing_risks(&cohort, cr, &mut out) {
+            Ok(sec) => out.competing_risks = Some(sec),
+            Err(e) => out.notes.push(format!("Competing risks not analysed: {e}")),
+        }
     }
     if let Some(s) = &def.subgroups {
         progress("subgroups");
@@ -178,8 +217,32 @@ pub fn run_study(
         progress("decision tree");
         out.decision_tree = Some(decision_tree(&cohort));
     }
+    let extra = Extra {
+        subgroups: !out.subgroups.is_empty(),
+        added_value: out.added_value.as_ref().map(|a| {
+            format!(
+                "Added value of {} over {}: continuous NRI {:.3} (95 % CI {:.3} to {:.3}), IDI {:.3} ({:.3} to {:.3}).",
+                a.extended_name,
+                a.base_name,
+                a.reclassification.nri_continuous.nri.estimate,
+                a.reclassification.nri_continuous.nri.ci_low,
+                a.reclassification.nri_continuous.nri.ci_high,
+                a.reclassification.idi.estimate,
+                a.reclassification.idi.ci_low,
+                a.reclassification.idi.ci_high
+            )
+        }),
+        decision_curve: out.decision_curve.as_ref().map(|d| {
+            format!(
+                "Decision curve: net benefit of {} against treat-all and treat-none at risk thresholds {:.2}-{:.2}.",
+                d.models.iter().map(|m| m.name.as_str()).collect::<Vec<_>>().join(", "),
+                d.curve.thresholds.first().copied().unwrap_or(f64::NAN),
+                d.curve.thresholds.last().copied().unwrap_or(f64::NAN)
+            )
+        }),
+    };
     for m in &mut out.models {
-        m.tripod = checklist(def, &out.flow, m, &out.provenance, !out.subgroups.is_empty());
+        m.tripod = checklist(def, &out.flow, m, &out.provenance, &extra);
     }
     if def.outcome.note.is_empty() {
         return Ok(out);
@@ -194,7 +257,7 @@ fn groups(c: &Cohort) -> (Vec<usize>, Vec<String>) {
     (g, vec![c.def.outcome.event_label.clone(), c.def.outcome.non_event_label.clone()])
 }
 
-fn kind(c: &Cohort, v: &str) -> Kind {
+pub(crate) fn kind(c: &Cohort, v: &str) -> Kind {
     column_kind(c.def, v).map(|k| k.0).unwrap_or(Kind::Continuous)
 }
 
@@ -289,7 +352,7 @@ fn test_record(analysis: &str, v: &str, t: &ecmo_stats::table1::ChosenTest) -> T
 }
 
 /// A frame of the given predictors over the cohort (etiology as a categorical column).
-fn frame(c: &Cohort, vars: &[&str]) -> Result<Frame, StudyError> {
+pub(crate) fn frame(c: &Cohort, vars: &[&str]) -> Result<Frame, StudyError> {
     let mut f = Frame::new();
     for v in vars {
         let col = if kind(c, v) == Kind::Categorical {
@@ -339,7 +402,7 @@ fn scaled_or(c: &Cohort, variable: &str, k: &Coefficient, n: usize, events: usiz
     }
 }
 
-fn quick() -> LogisticOptions {
+pub(crate) fn quick() -> LogisticOptions {
     LogisticOptions { profile_ci: false, ..LogisticOptions::default() }
 }
 
@@ -356,6 +419,7 @@ fn model(
     c: &Cohort,
     def: &ModelDef,
     bootstrap: usize,
+    boot_override: Option<usize>,
     out: &mut StudyResult,
 ) -> Result<(ModelResult, Vec<usize>, Vec<f64>), StudyError> {
     let what = format!("model '{}'", def.name);
@@ -444,17 +508,7 @@ fn model(
     let m = fit_logistic(&d, &y, &final_opts).map_err(|e| StudyError::analysis(&what, e))?;
     let is_case: Vec<bool> = y.iter().map(|v| *v == 1.0).collect();
     let r = roc(&m.fitted, &is_case, None).map_err(|e| StudyError::analysis(&what, e))?;
-    let cal = calibration(&y, &m.fitted).map_err(|e| StudyError::analysis(&what, e))?;
-    let groups = 10.min(rows.len() / 5).max(3);
-    let hl = hosmer_lemeshow(&y, &m.fitted, groups).map_err(|e| StudyError::analysis(&what, e))?;
-    out.tests.push(TestRecord {
-        analysis: what.clone(),
-        variable: "calibration".into(),
-        test: format!("Hosmer-Lemeshow, g = {groups}"),
-        p: Some(hl.p),
-        reason: "goodness of fit of the apparent predictions (ResourceSelection::hoslem.test grouping)".into(),
-    });
-    let bins = calibration_curve(&y, &m.fitted, groups).map_err(|e| StudyError::analysis(&what, e))?;
+    let (cal, hl, bins) = apparent_calibration(&what, &y, &m.fitted, &mut out.tests)?;
     let validation = match validate_logistic(&full, &y, &cand, &selection_v, bootstrap, def.seed) {
         Ok(v) => Some(v),
         Err(e) => {
@@ -462,15 +516,28 @@ fn model(
             None
         }
     };
-    let predictor_ranges = ft
-        .iter()
-        .filter(|t| kind(c, t) != Kind::Categorical)
-        .map(|t| {
-            let x: Vec<f64> = rows.iter().map(|&i| c.runs[i].number(c.def, t).unwrap_or(f64::NAN)).collect();
-            let s = summarize(&x);
-            PredictorRange { name: t.to_string(), unit: c.unit(t), min: s.min, median: s.median, max: s.max }
-        })
-        .collect();
+    let stability = match &c.def.stability {
+        Some(st) => {
+            match selection_stability(&full, &y, &cand, &selection_v, boot_override.unwrap_or(st.bootstrap), st.seed) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    out.notes.push(format!("{what}: selection stability failed: {e}"));
+                    None
+                }
+            }
+        }
+        None => None,
+    };
+    let predictor_ranges = ranges(c, &ft, &rows);
+    let missing_data = if dropped == 0 {
+        format!("Complete-case analysis: every one of the {} runs had all candidates recorded.", rows.len())
+    } else {
+        format!(
+            "Complete-case analysis: {dropped} of {} runs had a candidate predictor missing and were left out; {} used.",
+            c.runs.len(),
+            rows.len()
+        )
+    };
     let n_params = full.p.saturating_sub(1).max(1);
     let mut warnings = m.warnings.clone();
     if let Some(s) = &m.separation {
@@ -499,9 +566,12 @@ fn model(
         auc_ci_low: r.ci_low,
         auc_ci_high: r.ci_high,
         calibration: cal,
-        hosmer_lemeshow: TestStat { statistic: hl.chisq, df: hl.df, p: hl.p },
+        hosmer_lemeshow: hl,
         calibration_bins: bins,
         validation,
+        missing_data,
+        imputation: None,
+        stability,
         predictor_ranges,
         warnings,
         tripod: Vec::new(),
@@ -509,7 +579,230 @@ fn model(
     Ok((res, rows, m.fitted))
 }
 
-fn curve(name: &str, label: &str, r: &Roc) -> RocCurve {
+/// Calibration slope and intercept, Hosmer-Lemeshow (recorded as a test) and the calibration
+/// bins of apparent predictions.
+fn apparent_calibration(
+    what: &str,
+    y: &[f64],
+    fitted: &[f64],
+    tests: &mut Vec<TestRecord>,
+) -> Result<(Calibration, TestStat, Vec<CalibrationBin>), StudyError> {
+    let cal = calibration(y, fitted).map_err(|e| StudyError::analysis(what, e))?;
+    let groups = 10.min(y.len() / 5).max(3);
+    let hl = hosmer_lemeshow(y, fitted, groups).map_err(|e| StudyError::analysis(what, e))?;
+    tests.push(TestRecord {
+        analysis: what.to_string(),
+        variable: "calibration".into(),
+        test: format!("Hosmer-Lemeshow, g = {groups}"),
+        p: Some(hl.p),
+        reason: "goodness of fit of the apparent predictions (ResourceSelection::hoslem.test grouping)".into(),
+    });
+    let bins = calibration_curve(y, fitted, groups).map_err(|e| StudyError::analysis(what, e))?;
+    Ok((cal, TestStat { statistic: hl.chisq, df: hl.df, p: hl.p }, bins))
+}
+
+/// Observed range of each (non-categorical) term on `rows`.
+fn ranges(c: &Cohort, terms: &[&str], rows: &[usize]) -> Vec<PredictorRange> {
+    terms
+        .iter()
+        .filter(|t| kind(c, t) != Kind::Categorical)
+        .map(|t| {
+            let x: Vec<f64> = rows.iter().filter_map(|&i| c.runs[i].number(c.def, t)).collect();
+            let s = summarize(&x);
+            PredictorRange { name: t.to_string(), unit: c.unit(t), min: s.min, median: s.median, max: s.max }
+        })
+        .collect()
+}
+
+/// The `[model]` (no selection) after multiple imputation by chained equations: fitted on every
+/// imputation and pooled with Rubin's rules (mice::pool), AUC pooled on the logit scale, and
+/// Harrell's bootstrap with the imputation repeated inside every resample.
+fn model_mice(
+    c: &Cohort,
+    def: &ModelDef,
+    md: &crate::def::MissingDataDef,
+    bootstrap: usize,
+    out: &mut StudyResult,
+) -> Result<(ModelResult, Vec<usize>, Vec<f64>), StudyError> {
+    let what = format!("model '{}'", def.name);
+    let err = |e: ecmo_stats::error::StatsError| StudyError::analysis(&what, e);
+    let terms: Vec<&str> = def.candidates.iter().map(String::as_str).collect();
+    let mut cols: Vec<&str> = terms.clone();
+    for a in &md.auxiliary {
+        if !cols.contains(&a.as_str()) {
+            cols.push(a);
+        }
+    }
+    let mut f = frame(c, &cols)?;
+    let outcome = c.def.outcome.column.as_str();
+    f.push(outcome, Column::Numeric(c.y.clone())).map_err(|e| StudyError::analysis(&what, e))?;
+    let all: Vec<usize> = (0..c.runs.len()).collect();
+    let mut names = cols.clone();
+    names.push(outcome);
+    let complete = f.complete_rows(&names).map_err(err)?.len();
+    let events = c.y.iter().filter(|v| **v == 1.0).count();
+    let opts = MiceOptions { m: md.m, maxit: md.maxit, seed: md.seed, ..MiceOptions::default() };
+    let imp = mice(&f, &opts).map_err(err)?;
+    let pooled = pooled_logistic(&imp, outcome, &terms, 0.95).map_err(err)?;
+    // Full pooled covariance T = U-bar + (1 + 1/m) B (the model file needs the off-diagonal
+    // terms; mice::pool reports the diagonal), and predictions: the pooled coefficients on each
+    // completed data set, probabilities averaged over the imputations.
+    let beta: Vec<f64> = pooled.coefficients.iter().map(|k| k.estimate).collect();
+    let p = beta.len();
+    let m = imp.datasets.len() as f64;
+    let (mut ubar, mut fits, mut fitted) = (vec![0.0; p * p], Vec::new(), vec![0.0; all.len()]);
+    let mut warnings: Vec<String> = Vec::new();
+    for d in &imp.datasets {
+        let design = Design::build(d, &terms, &all, true).map_err(err)?;
+        let fit = fit_logistic(&design, &c.y, &quick()).map_err(err)?;
+        for (u, v) in ubar.iter_mut().zip(&fit.vcov.data) {
+            *u += v / m;
+        }
+        for (i, fv) in fitted.iter_mut().enumerate() {
+            let eta: f64 = design.row(i).iter().zip(&beta).map(|(x, b)| x * b).sum();
+            *fv += 1.0 / (1.0 + (-eta).exp()) / m;
+        }
+        for w in fit.warnings.iter().chain(fit.separation.iter().map(|s| &s.message)) {
+            if !warnings.contains(w) {
+                warnings.push(w.clone());
+            }
+        }
+        fits.push(fit.coefficients.iter().map(|k| k.coef).collect::<Vec<f64>>());
+    }
+    let mut vcov = ubar;
+    for est in &fits {
+        for i in 0..p {
+            for j in 0..p {
+                vcov[i * p + j] += (1.0 + 1.0 / m) * (est[i] - beta[i]) * (est[j] - beta[j]) / (m - 1.0);
+            }
+        }
+    }
+    let coefficients: Vec<Coefficient> = pooled
+        .coefficients
+        .iter()
+        .map(|k| Coefficient {
+            term: k.term.clone(),
+            coef: k.estimate,
+            se: k.se,
+            z: k.statistic,
+            p: k.p,
+            odds_ratio: k.estimate.exp(),
+            ci_low: k.ci_low.exp(),
+            ci_high: k.ci_high.exp(),
+            profile_ci_low: None,
+            profile_ci_high: None,
+        })
+        .collect();
+    let odds_ratios: Vec<OddsRatio> = coefficients
+        .iter()
+        .filter(|k| k.term != "(Intercept)")
+        .map(|k| scaled_or(c, k.term.split('=').next().unwrap_or(&k.term), k, all.len(), events))
+        .collect();
+    let (cal, hl, bins) = apparent_calibration(&what, &c.y, &fitted, &mut out.tests)?;
+    let validation = match validate_mi(&f, outcome, &terms, &opts, bootstrap, def.seed) {
+        Ok(v) => Some(Validation {
+            replicates: v.replicates,
+            successful: v.successful,
+            seed: v.seed,
+            selected_terms: def.candidates.clone(),
+            indexes: v.indexes,
+            selection_frequency: def.candidates.iter().map(|t| (t.clone(), v.successful)).collect(),
+        }),
+        Err(e) => {
+            out.notes.push(format!("{what}: bootstrap validation with imputation failed: {e}"));
+            None
+        }
+    };
+    let methods: Vec<String> = imp
+        .columns
+        .iter()
+        .filter(|k| k.missing > 0)
+        .map(|k| format!("{} ({} missing, {})", k.name, k.missing, k.method))
+        .collect();
+    let method = format!(
+        "multiple imputation by chained equations (m = {}, maxit = {}, seed = {}; {}), the model fitted on every \
+         imputation and pooled with Rubin's rules",
+        md.m,
+        md.maxit,
+        md.seed,
+        if methods.is_empty() { "nothing was missing".into() } else { methods.join(", ") }
+    );
+    out.tests.push(TestRecord {
+        analysis: what.clone(),
+        variable: def.candidates.join(", "),
+        test: "multiple imputation (MICE), Rubin's rules".into(),
+        p: None,
+        reason: method.clone(),
+    });
+    out.missing.push(MissingRecord {
+        analysis: format!(
+            "{what} (multiple imputation: {} of {} rows had a value imputed)",
+            imp.incomplete_rows,
+            all.len()
+        ),
+        columns: cols.iter().map(|s| s.to_string()).collect(),
+        rows_used: all.len(),
+        rows_dropped: 0,
+    });
+    let n_params = p.saturating_sub(1).max(1);
+    let missing_data = format!(
+        "Multiple imputation (MICE): {} of {} runs had at least one missing predictor value; none was left out. \
+         {complete} runs were complete (what a complete-case analysis would have used).",
+        imp.incomplete_rows,
+        all.len()
+    );
+    let res = ModelResult {
+        name: def.name.clone(),
+        outcome: c.def.outcome.label.clone(),
+        candidates: def.candidates.clone(),
+        selection: "none: every candidate stays in the model".into(),
+        selection_steps: vec!["all candidates entered".into()],
+        final_terms: def.candidates.clone(),
+        rows_complete: complete,
+        rows_dropped: 0,
+        n: all.len(),
+        events,
+        events_per_parameter: events.min(all.len() - events) as f64 / n_params as f64,
+        odds_ratios,
+        coefficients,
+        vcov,
+        // Deviance-based fit statistics do not pool by Rubin's rules.
+        aic: f64::NAN,
+        deviance: f64::NAN,
+        null_deviance: f64::NAN,
+        lr_test: TestStat { statistic: f64::NAN, df: (p - 1) as f64, p: f64::NAN },
+        auc: pooled.auc.auc,
+        auc_ci_low: pooled.auc.ci_low,
+        auc_ci_high: pooled.auc.ci_high,
+        calibration: cal,
+        hosmer_lemeshow: hl,
+        calibration_bins: bins,
+        validation,
+        missing_data,
+        imputation: Some(Imputation {
+            method,
+            m: md.m,
+            maxit: md.maxit,
+            seed: md.seed,
+            rows: all.len(),
+            complete_cases: complete,
+            incomplete_rows: imp.incomplete_rows,
+            auxiliary: md.auxiliary.clone(),
+            columns: imp.columns.clone(),
+            pooled,
+            prediction: "pooled coefficients applied to each completed data set; predicted probabilities averaged \
+                         over the imputations"
+                .into(),
+        }),
+        stability: None,
+        predictor_ranges: ranges(c, &terms, &all),
+        warnings,
+        tripod: Vec::new(),
+    };
+    Ok((res, all, fitted))
+}
+
+fn curve(name: &str, label: &str, r: &Roc, youden_bootstrap: Option<YoudenBootstrap>) -> RocCurve {
     let best = r.best_youden.first();
     let mut pts: Vec<(f64, f64)> = r.coords.iter().map(|c| (1.0 - c.specificity, c.sensitivity)).collect();
     pts.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
@@ -533,6 +826,7 @@ fn curve(name: &str, label: &str, r: &Roc) -> RocCurve {
         youden_sensitivity: best.map_or(f64::NAN, |b| b.sensitivity),
         youden_specificity: best.map_or(f64::NAN, |b| b.specificity),
         points: pts,
+        youden_bootstrap,
     }
 }
 
@@ -542,6 +836,7 @@ fn roc_section(
     c: &Cohort,
     predictors: &[String],
     model: Option<&(Vec<usize>, Vec<f64>)>,
+    (cutoff_bootstrap, seed): (usize, u64),
     tests: &mut Vec<TestRecord>,
 ) -> Result<RocSection, StudyError> {
     let n = c.runs.len();
@@ -560,7 +855,24 @@ fn roc_section(
         let (xs, ys): (Vec<f64>, Vec<bool>) =
             x.iter().zip(&c.y).filter(|(v, _)| !v.is_nan()).map(|(v, y)| (*v, *y == 1.0)).unzip();
         let r = roc(&xs, &ys, None).map_err(|e| StudyError::analysis(&format!("ROC {name}"), e))?;
-        curves.push(curve(name, label, &r));
+        let boot = if cutoff_bootstrap > 0 {
+            match bootstrap_youden(&r, cutoff_bootstrap, 0.95, seed) {
+                Ok(b) => Some(b),
+                Err(e) => {
+                    tests.push(TestRecord {
+                        analysis: "ROC".into(),
+                        variable: name.clone(),
+                        test: "Youden cut-off bootstrap not computed".into(),
+                        p: None,
+                        reason: e.to_string(),
+                    });
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        curves.push(curve(name, label, &r, boot));
         tests.push(TestRecord {
             analysis: "ROC".into(),
             variable: name.clone(),
@@ -572,6 +884,7 @@ fn roc_section(
     let common: Vec<usize> = (0..n).filter(|&i| cols.iter().all(|(_, _, x)| !x[i].is_nan())).collect();
     let ys: Vec<bool> = common.iter().map(|&i| c.y[i] == 1.0).collect();
     let mut comparisons = Vec::new();
+    let mut all_equal = None;
     let have_both = ys.iter().any(|v| *v) && ys.iter().any(|v| !*v);
     if have_both && cols.len() > 1 {
         let rocs: Vec<Roc> = cols
@@ -611,8 +924,20 @@ fn roc_section(
                 });
             }
         }
+        if cols.len() >= 3 {
+            let refs: Vec<&Roc> = rocs.iter().collect();
+            let t = delong_multi(&refs).map_err(|e| StudyError::analysis("ROC comparison", e))?;
+            tests.push(TestRecord {
+                analysis: "ROC comparison".into(),
+                variable: cols.iter().map(|c| c.0.as_str()).collect::<Vec<_>>().join(" = "),
+                test: format!("DeLong chi-square test that all {} AUCs are equal ({} df)", cols.len(), t.df),
+                p: Some(t.p),
+                reason: format!("same {} runs with every predictor recorded", common.len()),
+            });
+            all_equal = Some(t);
+        }
     }
-    Ok(RocSection { curves, comparisons, common_rows: common.len() })
+    Ok(RocSection { curves, comparisons, common_rows: common.len(), all_equal })
 }
 
 /// The predictor's effect within each level of `by`, with the interaction LR test

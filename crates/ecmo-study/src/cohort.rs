@@ -96,6 +96,12 @@ impl StudyRun {
     /// A numeric column or derived variable (`None` = empty cell).
     pub fn number(&self, def: &StudyDef, name: &str) -> Option<f64> {
         if let Some(d) = def.derived.iter().find(|d| d.name == name) {
+            if !d.first_of.is_empty() {
+                return d.first_of.iter().find_map(|f| self.row.by_name(&f.column).map(|v| v * f.times));
+            }
+            if !d.cases.is_empty() {
+                return None;
+            }
             let vals: Vec<Option<f64>> = d.any_of.iter().map(|c| self.row.by_name(c)).collect();
             return if vals.contains(&Some(1.0)) {
                 Some(1.0)
@@ -108,12 +114,20 @@ impl StudyRun {
         self.row.by_name(name)
     }
 
-    /// A text column (etiology or cohort).
-    pub fn text(&self, name: &str) -> Option<&str> {
+    /// A text column (etiology, cohort or a categorical derived variable).
+    pub fn text<'a>(&'a self, def: &'a StudyDef, name: &str) -> Option<&'a str> {
         match name {
             "etiology" => Some(self.row.etiology),
             "cohort" => self.cohort.as_deref(),
-            _ => None,
+            _ => {
+                let d = def.derived.iter().find(|d| d.name == name)?;
+                let holds = |c: &crate::def::Case| match (&c.when, &c.present) {
+                    (Some(col), _) => self.row.by_name(col) == Some(1.0),
+                    (None, Some(col)) => self.row.by_name(col).is_some(),
+                    (None, None) => false,
+                };
+                d.cases.iter().find(|c| holds(c)).map(|c| c.label.as_str()).or(d.otherwise.as_deref())
+            }
         }
     }
 }
@@ -187,7 +201,7 @@ pub struct Cohort<'a> {
 fn passes(def: &StudyDef, c: &Criterion, r: &StudyRun) -> bool {
     let kind = column_kind(def, &c.column).map(|k| k.0);
     if matches!(kind, Some(Kind::Categorical | Kind::Text)) {
-        let v = r.text(&c.column);
+        let v = r.text(def, &c.column);
         return match c.op {
             Op::Present => v.is_some_and(|s| !s.is_empty()),
             Op::In => v.is_some_and(|s| c.values.iter().any(|x| x == s)),
@@ -268,7 +282,7 @@ impl Cohort<'_> {
 
     /// A text column over the cohort.
     pub fn text(&self, name: &str) -> Vec<Option<String>> {
-        self.runs.iter().map(|r| r.text(name).map(str::to_string)).collect()
+        self.runs.iter().map(|r| r.text(self.def, name).map(str::to_string)).collect()
     }
 
     /// Unit of a column from the data dictionary.

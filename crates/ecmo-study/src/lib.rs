@@ -3,8 +3,10 @@
 //!
 //! No I/O: the caller passes the study text and the runs, and gets serde results back.
 
+mod added;
 pub mod analysis;
 pub mod cohort;
+mod competing;
 pub mod def;
 pub mod error;
 pub mod result;

@@ -3,7 +3,13 @@
 
 use crate::cohort::Flow;
 use ecmo_stats::calibration::{Calibration, CalibrationBin};
+use ecmo_stats::competing::{CumulativeIncidence, FineGray};
+use ecmo_stats::decision::{DecisionCurve, NetBenefitDifference};
 use ecmo_stats::logistic::{Coefficient, TestStat};
+use ecmo_stats::mice::{ColumnImputation, PooledLogistic};
+use ecmo_stats::reclassification::Reclassification;
+use ecmo_stats::roc_compare::{DelongMulti, YoudenBootstrap};
+use ecmo_stats::stability::SelectionStability;
 use ecmo_stats::survival::CoxCoefficient;
 use ecmo_stats::table1::{CategoricalRow, ContinuousRow};
 use ecmo_stats::validate::Validation;
@@ -23,6 +29,9 @@ pub struct StudyResult {
     pub survival: Option<SurvivalSection>,
     pub trajectories: Vec<Trajectory>,
     pub decision_tree: Option<DecisionTreeSection>,
+    pub added_value: Option<AddedValueSection>,
+    pub decision_curve: Option<DecisionCurveSection>,
+    pub competing_risks: Option<CompetingRisksSection>,
     /// Every statistical test that ran, with why it was chosen.
     pub tests: Vec<TestRecord>,
     /// Rows each analysis used and dropped for missing data.
@@ -132,6 +141,12 @@ pub struct ModelResult {
     pub hosmer_lemeshow: TestStat,
     pub calibration_bins: Vec<CalibrationBin>,
     pub validation: Option<Validation>,
+    /// How missing predictor values were handled, in one plain sentence.
+    pub missing_data: String,
+    /// Multiple imputation: what was imputed, the pooled fit (coefficients above are pooled).
+    pub imputation: Option<Imputation>,
+    /// Selection stability across bootstrap resamples (`[stability]`).
+    pub stability: Option<SelectionStability>,
     pub predictor_ranges: Vec<PredictorRange>,
     pub warnings: Vec<String>,
     pub tripod: Vec<ChecklistItem>,
@@ -165,6 +180,8 @@ pub struct RocCurve {
     pub youden_specificity: f64,
     /// (1 - specificity, sensitivity), thinned to at most 400 points.
     pub points: Vec<(f64, f64)>,
+    /// Bootstrap percentile CI of the Youden cut-off (`[roc] cutoff_bootstrap`).
+    pub youden_bootstrap: Option<YoudenBootstrap>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -186,6 +203,8 @@ pub struct RocSection {
     /// Paired DeLong tests on the rows complete for every curve.
     pub comparisons: Vec<RocComparison>,
     pub common_rows: usize,
+    /// DeLong chi-square test that all k >= 3 AUCs are equal (same rows as the comparisons).
+    pub all_equal: Option<DelongMulti>,
 }
 
 /// The predictor's effect within one level of a subgroup variable.
@@ -324,4 +343,96 @@ pub struct MissingRecord {
     pub columns: Vec<String>,
     pub rows_used: usize,
     pub rows_dropped: usize,
+}
+
+/// A model fitted on every imputation and pooled with Rubin's rules.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Imputation {
+    /// Plain description (method, m, maxit, seed, per-column methods).
+    pub method: String,
+    pub m: usize,
+    pub maxit: usize,
+    pub seed: u64,
+    /// Rows in the model (all cohort rows).
+    pub rows: usize,
+    /// Rows with every model column recorded (what complete-case analysis would use).
+    pub complete_cases: usize,
+    /// Rows with at least one imputed value.
+    pub incomplete_rows: usize,
+    pub auxiliary: Vec<String>,
+    pub columns: Vec<ColumnImputation>,
+    pub pooled: PooledLogistic,
+    /// How the model's predicted probabilities (ROC, calibration, decision curve) were made.
+    pub prediction: String,
+}
+
+/// NRI and IDI of an extended over a base logistic model (same rows).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AddedValueSection {
+    pub base_name: String,
+    pub base: Vec<String>,
+    pub extended_name: String,
+    pub extended: Vec<String>,
+    pub n: usize,
+    pub events: usize,
+    pub rows_dropped: usize,
+    /// Paired DeLong comparison (a = base, b = extended).
+    pub auc: RocComparison,
+    pub reclassification: Reclassification,
+    pub method: String,
+}
+
+/// A decision-curve model: its predictors and AUC on the curve's rows.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CurveModelInfo {
+    pub name: String,
+    pub predictors: Vec<String>,
+    pub auc: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DecisionCurveSection {
+    pub n: usize,
+    pub events: usize,
+    pub rows_dropped: usize,
+    pub models: Vec<CurveModelInfo>,
+    pub curve: DecisionCurve,
+    pub difference: Option<NetBenefitDifference>,
+    /// How the predicted probabilities were made (in-sample, so optimistic).
+    pub note: String,
+}
+
+/// Kaplan-Meier probability of being free of every cause, per group.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EventFreeCurve {
+    pub group: String,
+    pub steps: Vec<KmStep>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FineGrayResult {
+    pub cause: String,
+    pub covariates: Vec<String>,
+    /// Rows dropped for a missing covariate (beyond those of the curves).
+    pub rows_dropped: usize,
+    pub model: FineGray,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CompetingRisksSection {
+    pub time: String,
+    pub time_unit: String,
+    pub cause: String,
+    /// Cause names, code 1, 2, ... (the CIF curves' `cause`).
+    pub causes: Vec<String>,
+    /// What a censored row is.
+    pub censored_label: String,
+    pub by: Option<String>,
+    pub groups: Vec<String>,
+    pub n: usize,
+    pub censored: usize,
+    pub rows_dropped: usize,
+    pub incidence: CumulativeIncidence,
+    pub event_free: Vec<EventFreeCurve>,
+    pub fine_gray: Option<FineGrayResult>,
 }

@@ -14,8 +14,20 @@ fn item(item: &str, topic: &str, status: &str, text: impl Into<String>) -> Check
     ChecklistItem { item: item.into(), topic: topic.into(), status: status.into(), text: text.into() }
 }
 
+/// What the study's other sections add to the checklist.
+#[derive(Debug, Clone, Default)]
+pub struct Extra {
+    /// Performance by subgroup was reported.
+    pub subgroups: bool,
+    /// One sentence on NRI/IDI, when computed.
+    pub added_value: Option<String>,
+    /// One sentence on the decision curve, when computed.
+    pub decision_curve: Option<String>,
+}
+
 /// Fill the checklist for model `m` of study `def`.
-pub fn checklist(def: &StudyDef, flow: &Flow, m: &ModelResult, p: &Provenance, subgroups: bool) -> Vec<ChecklistItem> {
+pub fn checklist(def: &StudyDef, flow: &Flow, m: &ModelResult, p: &Provenance, extra: &Extra) -> Vec<ChecklistItem> {
+    let subgroups = extra.subgroups;
     let criteria: Vec<String> =
         def.population.criteria.iter().map(|c| format!("{} (else excluded: {})", c.column, c.reason)).collect();
     let predictors: Vec<String> = m
@@ -99,19 +111,30 @@ pub fn checklist(def: &StudyDef, flow: &Flow, m: &ModelResult, p: &Provenance, s
             "11",
             "Missing data",
             HERE,
-            format!(
-                "Complete-case analysis: {} runs used, {} dropped for a missing candidate predictor.",
-                m.rows_complete, m.rows_dropped
-            ),
+            match &m.imputation {
+                Some(i) => format!(
+                    "{} Imputation model: {}; {} imputations, {} iterations, seed {}. The bootstrap validation repeats \
+                     the imputation in every resample.",
+                    m.missing_data, i.method, i.m, i.maxit, i.seed
+                ),
+                None => m.missing_data.clone(),
+            },
         ),
         item(
             "12a-g",
             "Analytical methods",
             HERE,
             format!(
-                "Logistic regression (maximum likelihood, IRLS as R glm); continuous predictors linear; selection: {}. \
-                 Performance: AUC with DeLong CI, calibration slope and intercept, Brier score, Hosmer-Lemeshow. {}",
-                m.selection, validation_text
+                "Logistic regression (maximum likelihood, IRLS as R glm{}); continuous predictors linear; selection: {}. \
+                 Performance: AUC with DeLong CI, calibration slope and intercept, Brier score, Hosmer-Lemeshow. {}{}",
+                if m.imputation.is_some() { ", on every imputation, pooled with Rubin's rules" } else { "" },
+                m.selection,
+                validation_text,
+                m.stability.as_ref().map_or(String::new(), |s| format!(
+                    " Selection stability: the selection rerun on {} bootstrap resamples (seed {}); inclusion frequency \
+                     of every candidate in the model section.",
+                    s.successful, s.seed
+                ))
             ),
         ),
         item("13", "Class imbalance", HERE, "No resampling or reweighting for class imbalance."),
@@ -129,7 +152,12 @@ pub fn checklist(def: &StudyDef, flow: &Flow, m: &ModelResult, p: &Provenance, s
             "15",
             "Model output",
             HERE,
-            "Predicted probability of the outcome; no classification threshold is part of the model.",
+            match &extra.decision_curve {
+                Some(d) => format!(
+                    "Predicted probability of the outcome; no classification threshold is part of the model. {d}"
+                ),
+                None => "Predicted probability of the outcome; no classification threshold is part of the model.".into(),
+            },
         ),
         item("16", "Training versus evaluation", HERE, "Internal validation only (bootstrap); no external data."),
         item("17", "Ethical approval", AUTHOR, ""),
@@ -178,11 +206,20 @@ pub fn checklist(def: &StudyDef, flow: &Flow, m: &ModelResult, p: &Provenance, s
                 m.calibration.citl,
                 m.calibration.brier,
                 corrected("auc").unwrap_or_else(|| "n/a".into())
-            ),
+            ) + &extra.added_value.as_ref().map_or(String::new(), |a| format!(" {a}")),
         ),
         item("24", "Model updating", NA, "No updating was done."),
         item("25", "Interpretation", AUTHOR, ""),
-        item("26", "Limitations", AUTHOR, "Single registry, complete-case analysis, internal validation only."),
+        item(
+            "26",
+            "Limitations",
+            AUTHOR,
+            if m.imputation.is_some() {
+                "Single registry, multiple imputation assuming values missing at random, internal validation only."
+            } else {
+                "Single registry, complete-case analysis, internal validation only."
+            },
+        ),
         item(
             "27a-c",
             "Usability",

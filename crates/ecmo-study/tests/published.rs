@@ -2,33 +2,12 @@
 //! calibrated to the publications), recovers the direction and rough size of the
 //! published findings.
 
-use ecmo_scores::features::{FeatureBuilder, FeatureConfig};
-use ecmo_study::result::{ModelResult, OddsRatio, StudyResult};
-use ecmo_study::{BUILTIN, RunOptions, StudyDef, StudyRun, run_study};
-use ecmo_synth::{Mix, Profile, generate};
+mod common;
 
-fn runs(p: Profile, n: u64, seed: u64) -> Vec<StudyRun> {
-    let mix = Mix::only(p);
-    let cfg = FeatureConfig::default();
-    let mut b = FeatureBuilder::new();
-    let rules = ecmo_study::VadRules::published();
-    (0..n).map(|i| StudyRun::from_record(&generate(seed, i, &mix), &mut b, &cfg, &rules)).collect()
-}
-
-fn study(name: &str, runs: &[StudyRun]) -> StudyResult {
-    let def = StudyDef::builtin(name).unwrap();
-    let text = BUILTIN.iter().find(|(n, _)| *n == name).unwrap().1;
-    let mut progress = |_: &str| {};
-    let opts = RunOptions {
-        software: "ecmo".into(),
-        version: "test".into(),
-        date: Some("2026-01-01".into()),
-        data_source: "synthetic".into(),
-        bootstrap: Some(10),
-        progress: &mut progress,
-    };
-    run_study(&def, text, runs, opts).unwrap()
-}
+use common::{runs, study};
+use ecmo_study::StudyDef;
+use ecmo_study::result::{ModelResult, OddsRatio};
+use ecmo_synth::Profile;
 
 fn or<'a>(m: &'a ModelResult, term: &str) -> Option<&'a OddsRatio> {
     m.odds_ratios.iter().find(|o| o.term == term)
