@@ -27,6 +27,7 @@ pub mod htest;
 pub mod linalg;
 pub mod logistic;
 pub mod mice;
+mod radix;
 pub mod reclassification;
 pub mod rng;
 pub mod roc;
