@@ -60,9 +60,16 @@ pub fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
 }
 
-/// Full-precision number for CSV (shortest round-trip form; empty for NaN).
+/// Full-precision number for CSV (shortest round-trip form; empty for NaN). Very small and very
+/// large magnitudes in scientific notation: Display would write a p of 1e-200 with 200 zeros.
 pub fn num(v: f64) -> String {
-    if v.is_nan() { String::new() } else { format!("{v}") }
+    if v.is_nan() {
+        String::new()
+    } else if v != 0.0 && v.is_finite() && !(1e-5..1e15).contains(&v.abs()) {
+        format!("{v:e}")
+    } else {
+        format!("{v}")
+    }
 }
 
 #[cfg(test)]
@@ -77,6 +84,13 @@ mod tests {
         assert_eq!(esc("a<b & \"c\""), "a&lt;b &amp; &quot;c&quot;");
         assert_eq!(csv_field("a,b"), "\"a,b\"");
         assert_eq!(num(f64::NAN), "");
+        assert_eq!(num(2.800037982367557e-196), "2.800037982367557e-196");
+        assert_eq!(num(0.00012), "0.00012");
+        assert_eq!(num(-3.5e20), "-3.5e20");
+        assert_eq!(num(0.0), "0");
+        for v in [1.234e-7, 6.02e23, 0.1 + 0.2] {
+            assert_eq!(num(v).parse::<f64>().unwrap(), v);
+        }
         assert_eq!(short(-102.71999999999998), "-102.72");
         assert_eq!(short(3.0), "3");
     }
