@@ -932,6 +932,33 @@ mod tests {
     }
 
     #[test]
+    fn threshold_grid_and_case_levels() {
+        let w = StudyDef::builtin("weaning").unwrap();
+        let d = w.decision_curve.as_ref().unwrap();
+        let t = d.thresholds();
+        assert_eq!(t.len(), 19);
+        assert_eq!((t[0], t[2], t[18]), (0.05, 0.15, 0.95));
+        let grid = DecisionCurveDef { threshold_from: 0.1, threshold_to: 0.5, threshold_by: 0.15, ..d.clone() };
+        assert_eq!(grid.thresholds(), vec![0.1, 0.25, 0.4]);
+        let run_end = w.derived.iter().find(|d| d.name == "run_end").unwrap();
+        assert_eq!(run_end.levels().last().map(String::as_str), Some("on ECMO at last follow-up"));
+        assert_eq!(column_kind(&w, "run_end").map(|k| k.0), Some(Kind::Categorical));
+        assert_eq!(column_kind(&w, "run_end_hours"), Some((Kind::Continuous, "h".into())));
+        let cr = w.competing_risks.as_ref().unwrap();
+        assert_eq!(w.causes(cr), ["died on ECMO", "bridged to VAD or transplant", "weaned (decannulated alive)"]);
+    }
+
+    #[test]
+    fn derived_needs_exactly_one_rule() {
+        let text = BUILTIN[0].1.replace(
+            "otherwise = \"on ECMO at last follow-up\"",
+            "otherwise = \"on ECMO at last follow-up\"\nany_of = [\"bridged\"]",
+        );
+        let e = StudyDef::parse(&text, "f").unwrap_err().to_string();
+        assert!(e.contains("[[derived]] 'run_end': give exactly one of any_of, first_of, cases"), "{e}");
+    }
+
+    #[test]
     fn distance() {
         assert_eq!(edit_distance("kitten", "sitting"), 3);
         assert_eq!(edit_distance("", "abc"), 3);
