@@ -508,6 +508,12 @@ pub fn cif_chart(sec: &CompetingRisksSection, group: &str) -> String {
     let xticks: Vec<f64> = (0..=((xend / xstep).round() as usize)).map(|k| k as f64 * xstep).collect();
     let unit = if sec.time_unit.is_empty() { String::new() } else { format!(" ({})", sec.time_unit) };
     a.frame(&mut s, &format!("{}{unit}", sec.time), "cumulative incidence", &xticks, &TICKS01, &|v| trim(v));
+    // Curves stop at the group's last follow-up (the Kaplan-Meier table lists censoring times too).
+    let last = free
+        .and_then(|f| f.steps.last().map(|p| p.time))
+        .into_iter()
+        .chain(curves.iter().filter_map(|c| c.points.last().map(|p| p.time)))
+        .fold(0.0f64, f64::max);
     let mut items = Vec::new();
     for cv in &curves {
         let colour = COLOURS[(cv.cause as usize - 1) % (COLOURS.len() - 1)];
@@ -515,12 +521,12 @@ pub fn cif_chart(sec: &CompetingRisksSection, group: &str) -> String {
         let est: Vec<(f64, f64)> = pts.iter().map(|p| (p.time, p.estimate)).collect();
         let lo: Vec<(f64, f64)> = pts.iter().map(|p| (p.time, p.ci_low)).collect();
         let hi: Vec<(f64, f64)> = pts.iter().map(|p| (p.time, p.ci_high)).collect();
-        s.push_str(&polyline(&steps(&est, 0.0, xend, &a), colour, 2.0, false));
+        s.push_str(&polyline(&steps(&est, 0.0, last, &a), colour, 2.0, false));
         for band in [&lo, &hi] {
             let _ = write!(
                 s,
                 "{}",
-                polyline(&steps(band, 0.0, xend, &a), colour, 0.8, true).replace("data-series=\"1\" ", "")
+                polyline(&steps(band, 0.0, last, &a), colour, 0.8, true).replace("data-series=\"1\" ", "")
             );
         }
         let last = cv.points.last().map_or(0.0, |p| p.estimate);
@@ -528,7 +534,7 @@ pub fn cif_chart(sec: &CompetingRisksSection, group: &str) -> String {
     }
     if let Some(f) = free {
         let pts: Vec<(f64, f64)> = thin(&f.steps).iter().map(|p| (p.time, p.surv)).collect();
-        s.push_str(&polyline(&steps(&pts, 1.0, xend, &a), "#999999", 1.5, false));
+        s.push_str(&polyline(&steps(&pts, 1.0, last, &a), "#999999", 1.5, false));
         items.push(("free of every cause (Kaplan-Meier)".to_string(), "#999999"));
     }
     legend(&mut s, 70.0, 390.0, &items);
