@@ -235,9 +235,48 @@ fn print_summary(r: &StudyResult, origin: &str) {
             );
         }
     }
+    for m in &r.models {
+        println!("  missing data: {}", m.missing_data);
+        if let Some(st) = &m.stability {
+            let freq: Vec<String> =
+                st.terms.iter().map(|t| format!("{} {:.0}%", t.term, 100.0 * t.proportion)).collect();
+            println!("  selection stability ({} resamples): {}", st.successful, freq.join(", "));
+        }
+    }
     if let Some(roc) = &r.roc {
         for c in &roc.curves {
             println!("  ROC {}: AUC {:.3} ({:.3}-{:.3}), n {}", c.name, c.auc, c.ci_low, c.ci_high, c.n);
+        }
+    }
+    if let Some(a) = &r.added_value {
+        let (nri, idi) = (&a.reclassification.nri_continuous.nri, &a.reclassification.idi);
+        println!(
+            "  added value of {} over {}: AUC {:.3} vs {:.3} (difference {:.3}, 95% CI {:.3} to {:.3}, p {}); \
+             continuous NRI {:.3} ({:.3} to {:.3}); IDI {:.3} ({:.3} to {:.3})",
+            a.extended_name,
+            a.base_name,
+            a.auc.auc_b,
+            a.auc.auc_a,
+            a.auc.auc_b - a.auc.auc_a,
+            // The paired test's difference is base - extended; print extended - base.
+            -a.auc.diff_ci_high,
+            -a.auc.diff_ci_low,
+            ecmo_report::fmt::p_value(a.auc.p),
+            nri.estimate,
+            nri.ci_low,
+            nri.ci_high,
+            idi.estimate,
+            idi.ci_low,
+            idi.ci_high
+        );
+    }
+    if let Some(d) = &r.decision_curve {
+        let names: Vec<&str> = d.models.iter().map(|m| m.name.as_str()).collect();
+        println!("  decision curve: {} (n {}; in-sample predictions)", names.join(", "), d.n);
+    }
+    if let Some(c) = &r.competing_risks {
+        for t in &c.incidence.tests {
+            println!("  competing risks, {}: Gray's test p {}", t.cause_name, ecmo_report::fmt::p_value(t.p));
         }
     }
     if let Some(s) = &r.survival {

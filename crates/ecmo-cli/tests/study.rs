@@ -30,6 +30,10 @@ fn study_reports_are_written_and_reproducible() {
     let out = text(&o);
     assert!(out.contains("ROC vis_reduction_24h: AUC"), "{out}");
     assert!(out.contains("excluded"), "{out}");
+    assert!(out.contains("missing data: "), "{out}");
+    assert!(out.contains("added value of combined model over VIS reduction rate alone: AUC"), "{out}");
+    assert!(out.contains("continuous NRI") && out.contains("IDI"), "{out}");
+    assert!(out.contains("decision curve: "), "{out}");
     for f in ["report.html", "results.json", "table1.csv", "roc.csv", "subgroups.csv", "flow.csv", "tests.csv"] {
         assert!(d.path().join("r1").join(f).exists(), "{f} missing");
     }
