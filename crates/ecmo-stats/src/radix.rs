@@ -18,47 +18,82 @@ const PASSES: usize = 64usize.div_ceil(BITS);
 /// Below this the comparison sort is as fast and needs no buffers.
 const SMALL: usize = 256;
 
+/// Rows from which the sort is split over two threads.
+const PARALLEL: usize = 100_000;
+
 /// Row indices `0..v.len()` in ascending `total_cmp` order of `v`; ties keep index order
 /// (identical to a stable `sort_by(|&a, &b| v[a].total_cmp(&v[b]))`).
 pub(crate) fn order_ascending(v: &[f64]) -> Vec<usize> {
-    sort_rows(v, false)
-}
-
-/// Row indices in descending `total_cmp` order of `v`; ties keep index order (identical to a
-/// stable `sort_by(|&a, &b| v[b].total_cmp(&v[a]))`).
-pub(crate) fn order_descending(v: &[f64]) -> Vec<usize> {
-    sort_rows(v, true)
-}
-
-fn sort_rows(v: &[f64], descending: bool) -> Vec<usize> {
     let n = v.len();
     if n < SMALL || u32::try_from(n).is_err() {
         let mut idx: Vec<usize> = (0..n).collect();
-        if descending {
-            idx.sort_by(|&a, &b| v[b].total_cmp(&v[a]));
-        } else {
-            idx.sort_by(|&a, &b| v[a].total_cmp(&v[b]));
-        }
+        idx.sort_by(|&a, &b| v[a].total_cmp(&v[b]));
         return idx;
     }
-    let flip = if descending { u64::MAX } else { 0 };
     // (key, row): row fits in u32 (checked above)
-    let mut src: Vec<(u64, u32)> = v.iter().enumerate().map(|(i, &x)| (order_key(x) ^ flip, i as u32)).collect();
+    let mut src: Vec<(u64, u32)> = v.iter().enumerate().map(|(i, &x)| (order_key(x), i as u32)).collect();
     sort_pairs(&mut src);
     src.into_iter().map(|(_, r)| r as usize).collect()
 }
 
 /// Stable LSD sort of (key, payload) pairs by key; passes whose digit is the same for every
 /// key are skipped.
-pub(crate) fn sort_pairs(src: &mut Vec<(u64, u32)>) {
-    let n = src.len();
+pub(crate) fn sort_pairs(v: &mut Vec<(u64, u32)>) {
+    sort_pairs_threads(v, 1);
+}
+
+/// Stable sort of (key, payload) pairs by key, on up to `threads` threads: for large inputs
+/// one stable pass by the top 16 bits splits the pairs at a bucket boundary near the middle,
+/// and each part is radix-sorted on its own thread.
+pub(crate) fn sort_pairs_threads(v: &mut Vec<(u64, u32)>, threads: usize) {
+    let n = v.len();
+    let mut scratch: Vec<(u64, u32)> = vec![(0, 0); n];
+    if threads < 2 || n < PARALLEL {
+        lsd(v, &mut scratch);
+        return;
+    }
+    const TOP: usize = 16;
+    let mut end = vec![0usize; 1 << TOP];
+    for &(k, _) in v.iter() {
+        end[(k >> (64 - TOP)) as usize] += 1;
+    }
+    let mut acc = 0;
+    for e in end.iter_mut() {
+        let c = *e;
+        *e = acc;
+        acc += c;
+    }
+    for &e in v.iter() {
+        let b = (e.0 >> (64 - TOP)) as usize;
+        scratch[end[b]] = e;
+        end[b] += 1;
+    }
+    // `end` now holds each bucket's end: cut at the boundary nearest n/2
+    let after = end.partition_point(|&e| e < n / 2);
+    let hi = end.get(after).copied().unwrap_or(n);
+    let lo = if after > 0 { end[after - 1] } else { 0 };
+    let mid = if hi - n / 2 <= n / 2 - lo { hi } else { lo };
+    let (a, b) = scratch.split_at_mut(mid);
+    let (sa, sb) = v.split_at_mut(mid);
+    std::thread::scope(|s| {
+        s.spawn(|| lsd(b, sb));
+        lsd(a, sa);
+    });
+    std::mem::swap(v, &mut scratch);
+}
+
+/// Stable LSD radix sort of `data` by key (result in `data`); passes whose digit is the same
+/// for every key are skipped.
+fn lsd(data: &mut [(u64, u32)], scratch: &mut [(u64, u32)]) {
+    let n = data.len();
     let mut hist = vec![[0u32; BUCKETS]; PASSES];
-    for &(k, _) in src.iter() {
+    for &(k, _) in data.iter() {
         for (p, h) in hist.iter_mut().enumerate() {
             h[((k >> (p * BITS)) as usize) & (BUCKETS - 1)] += 1;
         }
     }
-    let mut dst: Vec<(u64, u32)> = vec![(0, 0); n];
+    let (mut src, mut dst) = (data, scratch);
+    let mut swapped = false;
     for (p, h) in hist.iter().enumerate() {
         if h.iter().any(|&c| c as usize == n) {
             continue;
@@ -75,7 +110,12 @@ pub(crate) fn sort_pairs(src: &mut Vec<(u64, u32)>) {
             dst[offset[b]] = e;
             offset[b] += 1;
         }
-        std::mem::swap(src, &mut dst);
+        std::mem::swap(&mut src, &mut dst);
+        swapped = !swapped;
+    }
+    if swapped {
+        // the sorted pairs are in the scratch buffer
+        dst.copy_from_slice(src);
     }
 }
 
@@ -84,13 +124,9 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn reference(v: &[f64], descending: bool) -> Vec<usize> {
+    fn reference(v: &[f64]) -> Vec<usize> {
         let mut idx: Vec<usize> = (0..v.len()).collect();
-        if descending {
-            idx.sort_by(|&a, &b| v[b].total_cmp(&v[a]));
-        } else {
-            idx.sort_by(|&a, &b| v[a].total_cmp(&v[b]));
-        }
+        idx.sort_by(|&a, &b| v[a].total_cmp(&v[b]));
         idx
     }
 
@@ -109,14 +145,32 @@ mod tests {
         #[test]
         fn same_order_as_stable_sort(raw in proptest::collection::vec(-60i32..60, 0..2000), scale in 0.1f64..10.0) {
             let v: Vec<f64> = raw.iter().map(|&r| r as f64 * scale).collect();
-            prop_assert_eq!(order_ascending(&v), reference(&v, false));
-            prop_assert_eq!(order_descending(&v), reference(&v, true));
+            prop_assert_eq!(order_ascending(&v), reference(&v));
         }
 
         #[test]
         fn same_order_on_arbitrary_doubles(v in proptest::collection::vec(proptest::num::f64::ANY, 0..1500)) {
-            prop_assert_eq!(order_ascending(&v), reference(&v, false));
-            prop_assert_eq!(order_descending(&v), reference(&v, true));
+            prop_assert_eq!(order_ascending(&v), reference(&v));
         }
+    }
+
+    #[test]
+    fn two_threads_sort_as_one() {
+        // past the parallel threshold: ties, both signs, and a lump in one top bucket
+        let mut rng = crate::rng::Rng::new(3);
+        let v: Vec<f64> = (0..PARALLEL + 1234)
+            .map(|i| if i % 3 == 0 { 100.5 } else { ((rng.uniform() - 0.3) * 2000.0).round() / 10.0 })
+            .collect();
+        let mut pairs: Vec<(u64, u32)> = v.iter().enumerate().map(|(i, &x)| (order_key(x), i as u32)).collect();
+        sort_pairs_threads(&mut pairs, 2);
+        let rows: Vec<usize> = pairs.iter().map(|&(_, r)| r as usize).collect();
+        assert_eq!(rows, reference(&v));
+        // flipped keys: the stable descending order (ties in row order), as the Cox fit uses
+        let mut pairs: Vec<(u64, u32)> = v.iter().enumerate().map(|(i, &x)| (!order_key(x), i as u32)).collect();
+        sort_pairs_threads(&mut pairs, 2);
+        let rows: Vec<usize> = pairs.iter().map(|&(_, r)| r as usize).collect();
+        let mut desc: Vec<usize> = (0..v.len()).collect();
+        desc.sort_by(|&a, &b| v[b].total_cmp(&v[a]));
+        assert_eq!(rows, desc);
     }
 }

@@ -3,7 +3,7 @@
 //! distinct times in clinical data, so the trees stay in cache).
 
 use super::Concordance;
-use crate::radix::{order_key, sort_pairs};
+use crate::radix::{order_key, sort_pairs_threads};
 
 /// Fenwick tree of counts.
 struct Fenwick {
@@ -41,21 +41,25 @@ impl Fenwick {
 /// `trank[r]` is the rank of row r's time among the `ntimes` distinct times (0 = earliest).
 /// Scores are compared by value (-0.0 ties 0.0; a score must not be NaN).
 ///
-/// Rows are visited in ascending score. Tree `all` holds the rows already visited (lower
-/// score) keyed `2 rank + censored`, so an event's comparable partners are the keys above
-/// `2 rank`; tree `events` holds the visited events keyed by rank, the earlier events a row
-/// outlives. Each row's own concordant / discordant / tied counts (both as the shorter and as
-/// the longer member of a pair) are complete when it is visited, which gives the SE of
-/// survival 3's `concordancefit`: `dfbeta_i = (C_i - D_i)/N - (somers/N)(C_i + D_i + T_i)`,
-/// N = C + D + T, somers = (C - D)/N, `var(C) = sum dfbeta_i^2 / 4`.
-pub(super) fn concordance_ranked(trank: &[u32], ntimes: usize, event: &[bool], score: &[f64]) -> Concordance {
+/// Two sweeps over the rows in ascending score (one per thread), one per role of a row in a
+/// pair: as the shorter member (an event against the rows that outlive it) and as the longer
+/// one (a row against the earlier events). Each row's concordant / discordant / tied counts
+/// give the SE of survival 3's `concordancefit`:
+/// `dfbeta_i = (C_i - D_i)/N - (somers/N)(C_i + D_i + T_i)`, N = C + D + T,
+/// somers = (C - D)/N, `var(C) = sum dfbeta_i^2 / 4`. Fewer than 2^31 rows.
+pub(super) fn concordance_ranked(
+    trank: &[u32],
+    ntimes: usize,
+    event: &[bool],
+    score: &[f64],
+    threads: usize,
+) -> Concordance {
     let n = score.len();
-    // (score, 2 rank + censored): the sweep needs nothing else of a row, so it reads no other
+    // (score, 2 rank + censored): the sweeps need nothing else of a row, so they read no other
     // array in score order; + 0.0 turns -0.0 into 0.0 (equal scores, equal keys)
     let mut by_score: Vec<(u64, u32)> =
         (0..n).map(|r| (order_key(score[r] + 0.0), 2 * trank[r] + u32::from(!event[r]))).collect();
-    sort_pairs(&mut by_score);
-    let is_event = |code: u32| code & 1 == 0;
+    sort_pairs_threads(&mut by_score, threads);
     // rows with a key above k; events with a rank below t
     let mut above = vec![0u64; 2 * ntimes + 1];
     let mut events_at = vec![0u64; ntimes];
@@ -75,58 +79,114 @@ pub(super) fn concordance_ranked(trank: &[u32], ntimes: usize, event: &[bool], s
     for t in 0..ntimes {
         events_below[t + 1] = events_below[t] + events_at[t];
     }
-    // events a row outlives (as the longer member of a pair) have a rank below this: earlier
-    // events, and events at the same time when the row is censored
-    let outlived = |code: u32| ((code >> 1) + (code & 1)) as usize;
-    let mut all = Fenwick::new(2 * ntimes);
-    let mut evs = Fenwick::new(ntimes);
-    let (mut conc, mut disc, mut tx, mut txy) = (0u64, 0u64, 0u64, 0u64);
-    // per row: C_i - D_i and C_i + D_i + T_i (integers, exact in f64)
-    let mut diff = Vec::with_capacity(n);
-    let mut sum = Vec::with_capacity(n);
-    let mut before: Vec<(u64, u64)> = Vec::new();
-    let mut tied_ranks: Vec<u32> = Vec::new();
+    // the two roles of a row are independent sweeps: one per thread
+    let (shorter, longer) = if threads > 1 {
+        std::thread::scope(|s| {
+            let h = s.spawn(|| as_longer(&by_score, &events_below, ntimes));
+            let a = as_shorter(&by_score, &above, ntimes);
+            (a, h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+        })
+    } else {
+        (as_shorter(&by_score, &above, ntimes), as_longer(&by_score, &events_below, ntimes))
+    };
+    let pairs_same_time: u64 = events_at.iter().map(|&d| d * d.saturating_sub(1) / 2).sum();
+    let (conc, disc, tx) = (shorter.conc as f64, shorter.disc as f64, shorter.tx as f64);
+    let npair = conc + disc + tx;
+    let somers = (conc - disc) / npair;
+    let var: f64 = shorter
+        .rows
+        .iter()
+        .zip(&longer)
+        .map(|(a, b)| ((a.0 + b.0) / npair - somers / npair * (a.1 + b.1)).powi(2))
+        .sum::<f64>()
+        / 4.0;
+    Concordance {
+        c_index: (conc + tx / 2.0) / npair,
+        concordant: conc,
+        discordant: disc,
+        tied_x: tx,
+        tied_y: (pairs_same_time - shorter.txy) as f64,
+        tied_xy: shorter.txy as f64,
+        se: var.sqrt(),
+    }
+}
+
+fn is_event(code: u32) -> bool {
+    code & 1 == 0
+}
+
+/// The pairs in which a row of this code is the longer member have events of a rank below
+/// this: earlier events, and events at the same time when the row is censored.
+fn outlived(code: u32) -> usize {
+    ((code >> 1) + (code & 1)) as usize
+}
+
+/// Calls `f` with each run of equal keys in `by_score` (rows tied on the score).
+fn for_each_tie(by_score: &[(u64, u32)], mut f: impl FnMut(&[(u64, u32)])) {
     let mut a = 0;
-    while a < n {
+    while a < by_score.len() {
         let s = by_score[a].0;
         let mut b = a + 1;
-        while b < n && by_score[b].0 == s {
+        while b < by_score.len() && by_score[b].0 == s {
             b += 1;
         }
-        let group = &by_score[a..b];
+        f(&by_score[a..b]);
+        a = b;
+    }
+}
+
+/// Pair counts and, per row in score order, (C_i - D_i, C_i + D_i + T_i) of the pairs in which
+/// the row is the shorter member.
+struct Shorter {
+    conc: u64,
+    disc: u64,
+    tx: u64,
+    txy: u64,
+    rows: Vec<(f64, f64)>,
+}
+
+/// Events against the rows that outlive them: tree keyed `2 rank + censored` of the rows with
+/// a lower score; the comparable partners of an event have keys above `2 rank`.
+fn as_shorter(by_score: &[(u64, u32)], above: &[u64], ntimes: usize) -> Shorter {
+    let mut all = Fenwick::new(2 * ntimes);
+    let mut out = Shorter { conc: 0, disc: 0, tx: 0, txy: 0, rows: Vec::with_capacity(by_score.len()) };
+    let mut before: Vec<u64> = Vec::new();
+    let mut tied_ranks: Vec<u32> = Vec::new();
+    for_each_tie(by_score, |group| {
+        if let [(_, code)] = *group {
+            // a score of its own: nothing tied, one count
+            if is_event(code) {
+                let below = all.total - all.prefix(code as usize + 1);
+                let dis = above[code as usize] - below;
+                out.conc += below;
+                out.disc += dis;
+                out.rows.push((below as f64 - dis as f64, (below + dis) as f64));
+            } else {
+                out.rows.push((0.0, 0.0));
+            }
+            all.add(code as usize);
+            return;
+        }
         before.clear();
         for &(_, code) in group {
-            let lower_shorter = if is_event(code) { all.total - all.prefix(code as usize + 1) } else { 0 };
-            before.push((lower_shorter, evs.prefix(outlived(code))));
+            before.push(if is_event(code) { all.total - all.prefix(code as usize + 1) } else { 0 });
         }
         for &(_, code) in group {
             all.add(code as usize);
-            if is_event(code) {
-                evs.add((code >> 1) as usize);
-            }
         }
-        for (&(_, code), &(below, ev_below)) in group.iter().zip(&before) {
-            let (mut c, mut d, mut t) = (0u64, 0u64, 0u64);
-            if is_event(code) {
-                // as the shorter member: partners with a lower score are concordant
-                let le = all.total - all.prefix(code as usize + 1);
-                let eq = le - below;
-                let dis = above[code as usize] - le;
-                conc += below;
-                tx += eq;
-                disc += dis;
-                c += below;
-                t += eq;
-                d += dis;
+        for (&(_, code), &below) in group.iter().zip(&before) {
+            if !is_event(code) {
+                out.rows.push((0.0, 0.0));
+                continue;
             }
-            // as the longer member: earlier events with a higher score are concordant
-            let le = evs.prefix(outlived(code));
-            let total = events_below[outlived(code)];
-            c += total - le;
-            d += ev_below;
-            t += le - ev_below;
-            diff.push(c as f64 - d as f64);
-            sum.push((c + d + t) as f64);
+            // partners with a lower score are concordant, with a higher one discordant
+            let le = all.total - all.prefix(code as usize + 1);
+            let eq = le - below;
+            let dis = above[code as usize] - le;
+            out.conc += below;
+            out.tx += eq;
+            out.disc += dis;
+            out.rows.push((below as f64 - dis as f64, (below + eq + dis) as f64));
         }
         if group.len() > 1 {
             // events tied on both time and score
@@ -140,27 +200,47 @@ pub(super) fn concordance_ranked(trank: &[u32], ntimes: usize, event: &[bool], s
                     j += 1;
                 }
                 let m = (j - i) as u64;
-                txy += m * (m - 1) / 2;
+                out.txy += m * (m - 1) / 2;
                 i = j;
             }
         }
-        a = b;
-    }
-    let pairs_same_time: u64 = events_at.iter().map(|&d| d * d.saturating_sub(1) / 2).sum();
-    let (conc, disc, tx) = (conc as f64, disc as f64, tx as f64);
-    let npair = conc + disc + tx;
-    let somers = (conc - disc) / npair;
-    let var: f64 =
-        diff.iter().zip(&sum).map(|(&cd, &all)| (cd / npair - somers / npair * all).powi(2)).sum::<f64>() / 4.0;
-    Concordance {
-        c_index: (conc + tx / 2.0) / npair,
-        concordant: conc,
-        discordant: disc,
-        tied_x: tx,
-        tied_y: (pairs_same_time - txy) as f64,
-        tied_xy: txy as f64,
-        se: var.sqrt(),
-    }
+    });
+    out
+}
+
+/// Rows against the earlier events they outlive: tree of the events with a lower score keyed
+/// by rank; an earlier event with a higher score is a concordant pair. Per row in score order:
+/// (C_i - D_i, C_i + D_i + T_i) of these pairs.
+fn as_longer(by_score: &[(u64, u32)], events_below: &[u64], ntimes: usize) -> Vec<(f64, f64)> {
+    let mut evs = Fenwick::new(ntimes);
+    let mut rows = Vec::with_capacity(by_score.len());
+    let mut before: Vec<u64> = Vec::new();
+    for_each_tie(by_score, |group| {
+        if let [(_, code)] = *group {
+            let below = evs.prefix(outlived(code));
+            let conc = events_below[outlived(code)] - below;
+            rows.push((conc as f64 - below as f64, (conc + below) as f64));
+            if is_event(code) {
+                evs.add((code >> 1) as usize);
+            }
+            return;
+        }
+        before.clear();
+        for &(_, code) in group {
+            before.push(evs.prefix(outlived(code)));
+        }
+        for &(_, code) in group {
+            if is_event(code) {
+                evs.add((code >> 1) as usize);
+            }
+        }
+        for (&(_, code), &below) in group.iter().zip(&before) {
+            let le = evs.prefix(outlived(code));
+            let conc = events_below[outlived(code)] - le;
+            rows.push((conc as f64 - below as f64, (conc + le) as f64));
+        }
+    });
+    rows
 }
 
 /// Rank of each row's time among the distinct times (0 = earliest) and their count.
@@ -242,7 +322,9 @@ mod tests {
             let score: Vec<f64> = rows.iter().map(|r| if r.2 == 7 { -0.0 } else { r.2 as f64 / 2.0 }).collect();
             prop_assume!(event.iter().any(|&e| e));
             let (rank, k) = time_ranks(&time);
-            let got = concordance_ranked(&rank, k, &event, &score);
+            let got = concordance_ranked(&rank, k, &event, &score, 1);
+            let two = concordance_ranked(&rank, k, &event, &score, 2);
+            prop_assert_eq!(format!("{got:?}"), format!("{two:?}"));
             let want = brute(&time, &event, &score);
             prop_assert_eq!(got.concordant, want.concordant);
             prop_assert_eq!(got.discordant, want.discordant);

@@ -18,12 +18,12 @@ use crate::dist::{p_two_sided_normal, pchisq_upper, qnorm};
 use crate::error::{Result, StatsError};
 use crate::linalg::{Matrix, chol_inverse, chol_solve, cholesky, quad_form_inv};
 use crate::logistic::TestStat;
-use crate::radix::order_descending;
+use crate::radix::{order_key, sort_pairs_threads};
 
 /// Rows from which splitting the work over two threads pays.
 const PARALLEL_ROWS: usize = 50_000;
 
-fn threads_for(n: usize) -> usize {
+pub(super) fn threads_for(n: usize) -> usize {
     if n < PARALLEL_ROWS {
         return 1;
     }
@@ -39,6 +39,8 @@ struct CoxData {
     event: Vec<bool>,
     /// First row of each distinct time (descending), then n.
     starts: Vec<usize>,
+    /// Deaths at each time: the group's first rows.
+    ndead: Vec<usize>,
     /// The distinct times (descending).
     times: Vec<f64>,
     /// cox.zph's g(t) = 1 - KM(t-) of each group, centred over the events.
@@ -97,21 +99,71 @@ impl RiskSums {
     fn new(p: usize) -> RiskSums {
         RiskSums { r0: 0.0, r1: vec![0.0; p], r2: vec![0.0; p * p] }
     }
+    fn add_to(&self, s: &mut RiskSums) {
+        s.r0 += self.r0;
+        s.r1.iter_mut().zip(&self.r1).for_each(|(a, b)| *a += b);
+        s.r2.iter_mut().zip(&self.r2).for_each(|(a, b)| *a += b);
+    }
     fn clear(&mut self) {
         self.r0 = 0.0;
         self.r1.iter_mut().for_each(|v| *v = 0.0);
         self.r2.iter_mut().for_each(|v| *v = 0.0);
     }
-    #[inline]
-    fn add_row(&mut self, r: f64, xr: &[f64]) {
-        let p = xr.len();
+    /// Adds one row; `P` is the number of covariates when known at compile time (0 = take it
+    /// from `xr`), which lets the compiler unroll and vectorise the p x p update.
+    #[inline(always)]
+    fn add_row<const P: usize>(&mut self, r: f64, xr: &[f64]) {
+        let p = if P == 0 { xr.len() } else { P };
+        let xr = &xr[..p];
+        let r1 = &mut self.r1[..p];
+        let r2 = &mut self.r2[..p * p];
         self.r0 += r;
-        for (k, &xk) in xr.iter().enumerate() {
-            let rx = r * xk;
-            self.r1[k] += rx;
-            for (s, &xl) in self.r2[k * p..(k + 1) * p].iter_mut().zip(xr) {
+        for k in 0..p {
+            let rx = r * xr[k];
+            r1[k] += rx;
+            for (s, &xl) in r2[k * p..k * p + p].iter_mut().zip(xr) {
                 *s += rx * xl;
             }
+        }
+    }
+}
+
+/// Sums of r, r x and r x x' over a block of rows with a compile-time number of covariates
+/// (`P` of at most [`MAXP`]), kept in registers while the block is read.
+struct GroupSums<const P: usize> {
+    r0: f64,
+    r1: [f64; MAXP],
+    r2: [f64; MAXP * MAXP],
+}
+
+/// Largest p with a compiled row kernel.
+const MAXP: usize = 8;
+
+impl<const P: usize> GroupSums<P> {
+    #[inline(always)]
+    fn of(x: &[f64], risk: &[f64]) -> Self {
+        let mut g = GroupSums { r0: 0.0, r1: [0.0; MAXP], r2: [0.0; MAXP * MAXP] };
+        for (xr, &r) in x.chunks_exact(P).zip(risk) {
+            g.r0 += r;
+            for k in 0..P {
+                let rx = r * xr[k];
+                g.r1[k] += rx;
+                for l in 0..P {
+                    g.r2[k * P + l] += rx * xr[l];
+                }
+            }
+        }
+        g
+    }
+
+    #[inline(always)]
+    fn add_to(&self, s: &mut RiskSums) {
+        s.r0 += self.r0;
+        for k in 0..P {
+            s.r1[k] += self.r1[k];
+        }
+        for (t, v) in s.r2[..P * P].iter_mut().zip(&self.r2[..P * P]) {
+            *t += v;
         }
     }
 }
@@ -125,11 +177,16 @@ fn tie_weights(s0: f64, dead0: f64, nd: usize, efron: bool) -> (f64, [f64; 5]) {
         return (d * s0.ln(), [d * inv, 0.0, d * inv * inv, 0.0, 0.0]);
     }
     let dd = nd as f64;
-    let (mut lsum, mut w) = (0.0, [0.0; 5]);
+    let (mut lsum, mut prod, mut w) = (0.0, 1.0f64, [0.0; 5]);
     for m in 0..nd {
         let f = m as f64 / dd;
         let den = s0 - f * dead0;
-        lsum += den.ln();
+        // one log per run of factors instead of per death (kept well inside the f64 range)
+        prod *= den;
+        if !(1e-150..=1e150).contains(&prod) {
+            lsum += prod.ln();
+            prod = 1.0;
+        }
         let inv = 1.0 / den;
         let inv2 = inv * inv;
         w[0] += inv;
@@ -138,14 +195,29 @@ fn tie_weights(s0: f64, dead0: f64, nd: usize, efron: bool) -> (f64, [f64; 5]) {
         w[3] += f * inv2;
         w[4] += f * f * inv2;
     }
-    (lsum, w)
+    (lsum + prod.ln(), w)
 }
 
 impl CoxData {
     /// Sorts, centres and groups the rows; `means` are the column means used for centring.
     fn new(time: &[f64], event: &[bool], x: &[f64], p: usize, means: &[f64], ties: Ties, threads: usize) -> CoxData {
         let n = time.len();
-        let order = order_descending(time);
+        // descending stable order by time: keys flipped; + 0.0 makes -0.0 and 0.0 one time
+        // events enter before censored rows, so the stable sort puts each time's deaths first
+        // (within a time the order only changes the order of summation)
+        let key = |r: usize| (!order_key(time[r] + 0.0), r as u32);
+        let mut by_time: Vec<(u64, u32)> = (0..n).filter(|&r| event[r]).map(key).collect();
+        by_time.extend((0..n).filter(|&r| !event[r]).map(key));
+        sort_pairs_threads(&mut by_time, threads);
+        let mut starts = Vec::new();
+        for j in 0..n {
+            if j == 0 || by_time[j].0 != by_time[j - 1].0 {
+                starts.push(j);
+            }
+        }
+        let times = starts.iter().map(|&j| time[by_time[j].1 as usize]).collect();
+        starts.push(n);
+        let order: Vec<usize> = by_time.into_iter().map(|(_, r)| r as usize).collect();
         let mut xs = vec![0.0; n * p];
         let centre = |rows: &[usize], out: &mut [f64]| {
             for (&r, o) in rows.iter().zip(out.chunks_exact_mut(p)) {
@@ -166,22 +238,16 @@ impl CoxData {
             centre(&order, &mut xs);
         }
         let ev: Vec<bool> = order.iter().map(|&r| event[r]).collect();
-        let mut starts = Vec::new();
-        for (j, &r) in order.iter().enumerate() {
-            if j == 0 || time[r] != time[order[j - 1]] {
-                starts.push(j);
-            }
-        }
-        let times = starts.iter().map(|&j| time[order[j]]).collect();
-        starts.push(n);
         let ngroups = starts.len() - 1;
         // g(t) = 1 - KM(t-) (KM from the earliest time on), centred over the events
         let mut zph_g = vec![0.0; ngroups];
+        let mut ndead = vec![0usize; ngroups];
         let mut surv = 1.0;
         let (mut gsum, mut nev) = (0.0, 0usize);
         for g in (0..ngroups).rev() {
             let (a, b) = (starts[g], starts[g + 1]);
-            let d = ev[a..b].iter().filter(|e| **e).count();
+            let d = ev[a..b].iter().take_while(|e| **e).count();
+            ndead[g] = d;
             zph_g[g] = 1.0 - surv;
             gsum += d as f64 * zph_g[g];
             nev += d;
@@ -196,6 +262,7 @@ impl CoxData {
             x: xs,
             event: ev,
             starts,
+            ndead,
             times,
             zph_g,
             split,
@@ -212,7 +279,22 @@ impl CoxData {
 
     /// Log partial likelihood, score and information at `beta`.
     fn eval(&mut self, beta: &[f64]) -> Eval {
-        let p = self.p;
+        // the row loops compiled for each small p
+        match self.p {
+            1 => self.eval_p::<1>(beta),
+            2 => self.eval_p::<2>(beta),
+            3 => self.eval_p::<3>(beta),
+            4 => self.eval_p::<4>(beta),
+            5 => self.eval_p::<5>(beta),
+            6 => self.eval_p::<6>(beta),
+            7 => self.eval_p::<7>(beta),
+            8 => self.eval_p::<8>(beta),
+            _ => self.eval_p::<0>(beta),
+        }
+    }
+
+    fn eval_p<const P: usize>(&mut self, beta: &[f64]) -> Eval {
+        let p = if P == 0 { self.p } else { P };
         let ngroups = self.ngroups();
         let fill = |x: &[f64], eta: &mut [f64], risk: &mut [f64]| {
             for ((xr, e), r) in x.chunks_exact(p).zip(eta.iter_mut()).zip(risk.iter_mut()) {
@@ -223,27 +305,42 @@ impl CoxData {
         };
         let (mut ev, s0, dead0) = if self.split == ngroups {
             fill(&self.x, &mut self.eta, &mut self.risk);
-            self.pass(0..ngroups, RiskSums::new(p))
+            self.pass::<P>(0..ngroups, RiskSums::new(p))
         } else {
-            // the linear predictor of both halves, and the first half's risk-set totals (where
-            // the second half's risk sets start)
+            // the linear predictor of all rows, and the risk-set totals of the first half (where
+            // the second half's risk sets start); the first thread fills rows 0..m and sums
+            // them, the second fills m..n and sums m..row_split (m balances the two)
             let row_split = self.starts[self.split];
-            let (x0, x1) = self.x.split_at(row_split * p);
-            let (e0, e1) = self.eta.split_at_mut(row_split);
-            let (r0, r1) = self.risk.split_at_mut(row_split);
-            let first = std::thread::scope(|s| {
-                s.spawn(|| fill(x1, e1, r1));
-                fill(x0, e0, r0);
+            let m = row_split * 3 / 4;
+            let totals = |x: &[f64], risk: &[f64]| {
                 let mut tot = RiskSums::new(p);
-                for (xr, &r) in x0.chunks_exact(p).zip(r0.iter()) {
-                    tot.add_row(r, xr);
+                if P > 0 {
+                    GroupSums::<P>::of(x, risk).add_to(&mut tot);
+                } else {
+                    for (xr, &r) in x.chunks_exact(p).zip(risk) {
+                        tot.add_row::<P>(r, xr);
+                    }
                 }
+                tot
+            };
+            let (x0, x1) = self.x.split_at(m * p);
+            let (e0, e1) = self.eta.split_at_mut(m);
+            let (r0, r1) = self.risk.split_at_mut(m);
+            let first = std::thread::scope(|s| {
+                let h = s.spawn(|| {
+                    fill(x1, e1, r1);
+                    totals(&x1[..(row_split - m) * p], &r1[..row_split - m])
+                });
+                fill(x0, e0, r0);
+                let mut tot = totals(x0, r0);
+                let later = h.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+                later.add_to(&mut tot);
                 tot
             });
             let this = &*self;
             let (mut a, b) = std::thread::scope(|s| {
-                let h = s.spawn(move || this.pass(this.split..ngroups, first));
-                let a = this.pass(0..this.split, RiskSums::new(p));
+                let h = s.spawn(move || this.pass::<P>(this.split..ngroups, first));
+                let a = this.pass::<P>(0..this.split, RiskSums::new(p));
                 (a, h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
             });
             a.0.add(&b.0);
@@ -263,8 +360,8 @@ impl CoxData {
 
     /// One pass over the groups `range`, whose risk sets start from `sums` (the rows of the
     /// later times, before the range). Returns the terms and each group's s0 and deaths' risk.
-    fn pass(&self, range: std::ops::Range<usize>, mut sums: RiskSums) -> (Eval, Vec<f64>, Vec<f64>) {
-        let p = self.p;
+    fn pass<const P: usize>(&self, range: std::ops::Range<usize>, mut sums: RiskSums) -> (Eval, Vec<f64>, Vec<f64>) {
+        let p = if P == 0 { self.p } else { P };
         let mut ev = Eval::new(p);
         let mut dead = RiskSums::new(p);
         let mut xdead = vec![0.0; p];
@@ -275,23 +372,38 @@ impl CoxData {
         let efron = self.ties == Ties::Efron;
         for g in range {
             let (a, b) = (self.starts[g], self.starts[g + 1]);
-            let mut nd = 0usize;
-            for j in a..b {
-                let xr = &self.x[j * p..(j + 1) * p];
-                let r = self.risk[j];
-                sums.add_row(r, xr);
-                if self.event[j] {
-                    if nd == 0 {
-                        dead.clear();
-                        xdead.iter_mut().for_each(|v| *v = 0.0);
-                    }
-                    nd += 1;
-                    dead.add_row(r, xr);
-                    ev.ll += self.eta[j];
+            let nd = self.ndead[g];
+            let c = a + nd;
+            if nd > 0 {
+                dead.clear();
+            }
+            if P > 0 {
+                // group sums in registers, then added to the risk set
+                let (d, cens) = (
+                    GroupSums::<P>::of(&self.x[a * p..c * p], &self.risk[a..c]),
+                    GroupSums::<P>::of(&self.x[c * p..b * p], &self.risk[c..b]),
+                );
+                d.add_to(&mut sums);
+                cens.add_to(&mut sums);
+                if nd > 0 {
+                    d.add_to(&mut dead);
+                }
+            } else {
+                for j in a..b {
+                    sums.add_row::<P>(self.risk[j], &self.x[j * p..(j + 1) * p]);
+                }
+                for j in a..c {
+                    dead.add_row::<P>(self.risk[j], &self.x[j * p..(j + 1) * p]);
+                }
+            }
+            if nd > 0 {
+                xdead.iter_mut().for_each(|v| *v = 0.0);
+                for xr in self.x[a * p..c * p].chunks_exact(p) {
                     for (s, &xk) in xdead.iter_mut().zip(xr) {
                         *s += xk;
                     }
                 }
+                ev.ll += self.eta[a..c].iter().sum::<f64>();
             }
             s0_out.push(sums.r0);
             dead0_out.push(if nd > 0 { dead.r0 } else { 0.0 });
@@ -430,6 +542,9 @@ fn cox_fit(
     if events == 0 {
         return Err(StatsError::NotEnoughData("no events".into()));
     }
+    if n >= 1 << 31 {
+        return Err(StatsError::InvalidInput(format!("{n} rows: the Cox fit takes fewer than 2^31")));
+    }
     // column means in row order (coxph centres for numerical stability)
     let mut means = vec![0.0; p];
     for xr in x.chunks_exact(p) {
@@ -512,7 +627,7 @@ fn cox_fit(
     let trank: Vec<u32> = (0..ngroups)
         .flat_map(|g| std::iter::repeat_n((ngroups - 1 - g) as u32, data.starts[g + 1] - data.starts[g]))
         .collect();
-    let concordance = concordance_ranked(&trank, ngroups, &data.event, &data.eta);
+    let concordance = concordance_ranked(&trank, ngroups, &data.event, &data.eta, threads);
     let base = baseline_cumhaz(&data, &means, &beta);
     let proportional_hazards = zph_tests(&last, p, names)?;
     let pf = p as f64;
@@ -620,6 +735,22 @@ mod tests {
             x.extend_from_slice(&v);
         }
         (time, event, x)
+    }
+
+    #[test]
+    fn compiled_and_generic_row_kernels_agree() {
+        let (time, event, x) = data(500);
+        let means = [0.0; 3];
+        for threads in [1, 2] {
+            let mut d = CoxData::new(&time, &event, &x, 3, &means, Ties::Efron, threads);
+            let beta = [0.3, -0.2, 0.4];
+            let a = d.eval_p::<3>(&beta);
+            let b = d.eval_p::<0>(&beta);
+            assert!((a.ll - b.ll).abs() <= 1e-12 * b.ll.abs());
+            for (x, y) in a.imat.iter().chain(&a.u).zip(b.imat.iter().chain(&b.u)) {
+                assert!((x - y).abs() <= 1e-11 * y.abs().max(1.0), "{x} vs {y}");
+            }
+        }
     }
 
     #[test]

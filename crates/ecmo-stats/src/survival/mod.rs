@@ -10,6 +10,7 @@ use crate::dist::{pchisq_upper, qnorm};
 use crate::error::{Result, StatsError};
 use crate::linalg::{Matrix, quad_form_inv};
 use crate::logistic::TestStat;
+use crate::radix::order_ascending;
 use serde::Serialize;
 
 mod concordance;
@@ -124,8 +125,7 @@ pub fn kaplan_meier(
 ) -> Result<KaplanMeier> {
     validate(time, event)?;
     let n = time.len();
-    let mut idx: Vec<usize> = (0..n).collect();
-    idx.sort_by(|&a, &b| time[a].total_cmp(&time[b]));
+    let idx = order_ascending(time);
     let z = qnorm(1.0 - (1.0 - conf_level) / 2.0);
     let mut table = Vec::new();
     let mut at_risk = n as f64;
@@ -315,8 +315,7 @@ pub fn logrank_test(time: &[f64], event: &[bool], group: &[usize], names: &[Stri
         return Err(StatsError::NotEnoughData("log-rank test needs at least two groups".into()));
     }
     let n = time.len();
-    let mut idx: Vec<usize> = (0..n).collect();
-    idx.sort_by(|&a, &b| time[a].total_cmp(&time[b]));
+    let idx = order_ascending(time);
     let mut risk = vec![0.0f64; k];
     for &g in group {
         risk[g] += 1.0;
@@ -511,5 +510,5 @@ pub struct CoxZph {
 /// as an event counts as surviving longer; two events at the same time are `tied_y`.
 pub fn concordance(time: &[f64], event: &[bool], score: &[f64]) -> Concordance {
     let (rank, ntimes) = concordance::time_ranks(time);
-    concordance::concordance_ranked(&rank, ntimes, event, score)
+    concordance::concordance_ranked(&rank, ntimes, event, score, cox::threads_for(time.len()))
 }
