@@ -68,11 +68,19 @@ f20 <- as.formula(paste("y ~", paste(xs, collapse = " + ")))
 a <- tm(glm(f20, family = binomial, data = d))
 put("glm", a$t, list(coef = num(coef(a$r)), se = num(sqrt(diag(vcov(a$r)))), deviance = num(deviance(a$r))))
 # Kaplan-Meier, two groups
-a <- tm(survfit(Surv(time, event) ~ grp, data = d))
-put("km", a$t, list(median = num(summary(a$r)$table[, "median"])))
+# (ecmo's survival --group also runs the log-rank test: survdiff is timed too)
+a <- tm(list(km = survfit(Surv(time, event) ~ grp, data = d), lr = survdiff(Surv(time, event) ~ grp, data = d)))
+put("km", a$t, list(median = num(summary(a$r$km)$table[, "median"]), logrank = num(a$r$lr$chisq)))
 # Cox, Efron, 4 covariates
-a <- tm(coxph(Surv(time, event) ~ x1 + x2 + x3 + grp, data = d, ties = "efron"))
-put("cox", a$t, list(coef = num(coef(a$r)), se = num(sqrt(diag(vcov(a$r)))), loglik = num(a$r$loglik[2])))
+# ecmo's survival --cox also reports cox.zph (PH test) and, without --group, the overall
+# Kaplan-Meier curve: both are timed here too
+a <- tm({
+  fit <- coxph(Surv(time, event) ~ x1 + x2 + x3 + grp, data = d, ties = "efron")
+  list(fit = fit, zph = cox.zph(fit), km = survfit(Surv(time, event) ~ 1, data = d))
+})
+put("cox", a$t, list(coef = num(coef(a$r$fit)), se = num(sqrt(diag(vcov(a$r$fit)))), loglik = num(a$r$fit$loglik[2]),
+                     concordance = num(a$r$fit$concordance[["concordance"]]),
+                     zph = num(a$r$zph$table[, "chisq"]), median = num(summary(a$r$km)$table[["median"]])))
 # stepAIC backward, n = 1e4, 20 predictors
 d4 <- read.csv(file.path(dir, "bench_1e4.csv"))
 a <- tm(stepAIC(glm(f20, family = binomial, data = d4), direction = "backward", trace = 0))

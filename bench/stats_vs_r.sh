@@ -73,9 +73,15 @@ checks["roc1"] = max(rel(e["roc1"]["predictors"][0]["auc"], r["roc1"]["auc"][0])
 checks["roc2"] = rel(e["roc2"]["comparisons"][0]["z"], r["roc2"]["z"][0])
 checks["glm"] = max(max(rel(c["coef"], b) for c, b in zip(e["glm"]["coefficients"], r["glm"]["coef"])),
                     rel(e["glm"]["deviance"], r["glm"]["deviance"][0]))
-checks["km"] = max(rel(g["median"], m) for g, m in zip(e["km"]["groups"], r["km"]["median"]))
-checks["cox"] = max(max(rel(c["coef"], b) for c, b in zip(e["cox"]["cox"]["coefficients"], r["cox"]["coef"])),
-                    rel(e["cox"]["cox"]["loglik"], r["cox"]["loglik"][0]))
+checks["km"] = max(max(rel(g["median"], m) for g, m in zip(e["km"]["groups"], r["km"]["median"])),
+                   rel(e["km"]["logrank"]["chisq"], r["km"]["logrank"][0]))
+ec = e["cox"]["cox"]
+zph = ec["proportional_hazards"]
+checks["cox"] = max(max(rel(c["coef"], b) for c, b in zip(ec["coefficients"], r["cox"]["coef"])),
+                    max(rel(c["se"], b) for c, b in zip(ec["coefficients"], r["cox"]["se"])),
+                    rel(ec["loglik"], r["cox"]["loglik"][0]), rel(ec["concordance"], r["cox"]["concordance"][0]),
+                    max(rel(a, b) for a, b in zip([t["chisq"] for t in zph["terms"]] + [zph["global"]["chisq"]], r["cox"]["zph"])),
+                    rel(e["cox"]["groups"][0]["median"], r["cox"]["median"][0]))
 same_terms = e["stepaic"]["terms"] == r["stepaic"]["terms"]
 checks["stepaic"] = rel(e["stepaic"]["aic"], r["stepaic"]["aic"][0]) if same_terms else float("inf")
 dxy = [i for i in e["validate"]["indexes"] if i["name"] == "dxy"][0]
@@ -98,8 +104,8 @@ labels = {
     "roc1": "ROC + DeLong CI, n=N",
     "roc2": "2 ROC + paired DeLong, n=N",
     "glm": "glm logistic, 20 predictors, n=N",
-    "km": "Kaplan-Meier, 2 groups, n=N",
-    "cox": "Cox Efron, 4 covariates, n=N",
+    "km": "Kaplan-Meier + log-rank, 2 groups, n=N",
+    "cox": "Cox Efron + cox.zph + KM, 4 cov., n=N",
     "stepaic": "stepAIC backward, 20 pred., n=1e4",
     "validate": "validate B=200 (R: rms bw=TRUE), n=2000",
     "subgroup": "subgroup: 2 glm + interaction LRT, n=N",
