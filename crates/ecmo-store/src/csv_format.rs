@@ -293,7 +293,7 @@ pub fn read_file<R: std::io::Read>(file: &str, mut reader: csv::Reader<R>, ctx: 
             return;
         }
     };
-    let mut index = HashMap::new();
+    let mut index = ColumnIndex::default();
     let mut header_ok = true;
     for (i, h) in headers.iter().enumerate() {
         let name = h.trim().trim_start_matches('\u{feff}').to_ascii_lowercase();
@@ -362,7 +362,13 @@ pub fn read_file<R: std::io::Read>(file: &str, mut reader: csv::Reader<R>, ctx: 
             }
         }
         let line = record.position().map(|p| p.line()).unwrap_or(0);
-        let raw = record.iter().collect::<Vec<_>>().join(",");
+        let mut raw = String::with_capacity(record.as_slice().len() + record.len());
+        for (i, field) in record.iter().enumerate() {
+            if i > 0 {
+                raw.push(',');
+            }
+            raw.push_str(field);
+        }
         if record.len() == 1 && record.get(0).is_some_and(str::is_empty) {
             continue; // blank line
         }
@@ -475,14 +481,38 @@ struct Row<'r> {
     file: &'r str,
     line: u64,
     record: &'r csv::StringRecord,
-    index: &'r HashMap<String, usize>,
+    index: &'r ColumnIndex,
     errors: Vec<RowError>,
     raw: &'r str,
 }
 
-impl Row<'_> {
-    fn cell(&self, col: &str) -> &str {
-        self.index.get(col).and_then(|i| self.record.get(*i)).unwrap_or("")
+/// Column name → position in the file. Looked up a few dozen times per row by
+/// short names: FNV-1a instead of the default SipHash (no untrusted keys here
+/// beyond the header row, so no need for a keyed hash).
+type ColumnIndex = HashMap<String, usize, std::hash::BuildHasherDefault<Fnv1a>>;
+
+#[derive(Default)]
+struct Fnv1a(u64);
+
+impl std::hash::Hasher for Fnv1a {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        for &b in bytes {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+impl<'r> Row<'r> {
+    /// The (trimmed) cell of column `col`, borrowed from the record (not from the row, so that
+    /// errors can be added while it is held).
+    fn cell(&self, col: &str) -> &'r str {
+        let (index, record) = (self.index, self.record);
+        index.get(col).and_then(|i| record.get(*i)).unwrap_or("")
     }
 
     fn fail(&mut self, col: &str, value: &str, reason: impl Into<String>) {
@@ -517,7 +547,7 @@ impl Row<'_> {
     }
 
     fn code<T: FromStr<Err = String>>(&mut self, col: &str, required: bool) -> Option<T> {
-        let v = self.cell(col).to_string();
+        let v = self.cell(col);
         if v.is_empty() {
             if required {
                 self.fail(col, "", "required value is empty");
@@ -527,7 +557,7 @@ impl Row<'_> {
         match v.parse::<T>() {
             Ok(t) => Some(t),
             Err(e) => {
-                self.fail(col, &v, e);
+                self.fail(col, v, e);
                 None
             }
         }
@@ -535,28 +565,28 @@ impl Row<'_> {
 
     /// A number, optionally required, within [min, max] (impossible outside).
     fn number(&mut self, col: &str, required: bool, min: f64, max: f64) -> Option<f64> {
-        let v = self.cell(col).to_string();
+        let v = self.cell(col);
         if v.is_empty() {
             if required {
                 self.fail(col, "", "required value is empty");
             }
             return None;
         }
-        match parse_number(&v) {
+        match parse_number(v) {
             Ok(x) if x < min || x > max => {
-                self.fail(col, &v, format!("cannot be physiologically true (possible range {min}-{max})"));
+                self.fail(col, v, format!("cannot be physiologically true (possible range {min}-{max})"));
                 None
             }
             Ok(x) => Some(x),
             Err(reason) => {
-                self.fail(col, &v, reason);
+                self.fail(col, v, reason);
                 None
             }
         }
     }
 
     fn time(&mut self, col: &str, required: bool) -> Option<Timestamp> {
-        let v = self.cell(col).to_string();
+        let v = self.cell(col);
         if v.is_empty() {
             if required {
                 self.fail(col, "", "required value is empty");
@@ -566,22 +596,24 @@ impl Row<'_> {
         match v.parse::<Timestamp>() {
             Ok(t) => Some(t),
             Err(e) => {
-                self.fail(col, &v, e.to_string());
+                self.fail(col, v, e.to_string());
                 None
             }
         }
     }
 
     fn flag(&mut self, col: &str) -> Option<bool> {
-        let v = self.cell(col).to_string();
-        match v.to_ascii_lowercase().as_str() {
-            "" => None,
-            "yes" | "y" | "true" | "1" => Some(true),
-            "no" | "n" | "false" | "0" => Some(false),
-            _ => {
-                self.fail(col, &v, "expected yes or no (or leave empty when unknown)");
-                None
-            }
+        let v = self.cell(col);
+        let is = |words: [&str; 4]| words.iter().any(|w| v.eq_ignore_ascii_case(w));
+        if v.is_empty() {
+            None
+        } else if is(["yes", "y", "true", "1"]) {
+            Some(true)
+        } else if is(["no", "n", "false", "0"]) {
+            Some(false)
+        } else {
+            self.fail(col, v, "expected yes or no (or leave empty when unknown)");
+            None
         }
     }
 
@@ -688,9 +720,9 @@ fn parse_run(row: &mut Row, ctx: &mut Context) -> Option<Run> {
     }
     if location == Some(ArrestLocation::None) {
         for col in ["collapse_time", "cpr_start_time", "rosc_time", "no_flow_min", "low_flow_min"] {
-            let v = row.cell(col).to_string();
+            let v = row.cell(col);
             if !v.is_empty() {
-                row.fail(col, &v, "given for a run recorded with arrest = none");
+                row.fail(col, v, "given for a run recorded with arrest = none");
             }
         }
         if ecpr {

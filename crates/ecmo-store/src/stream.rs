@@ -21,6 +21,8 @@ use ecmo_domain::{
     SupportPeriod, Timestamp, Unit,
 };
 mod fast;
+#[cfg(unix)]
+mod mapped;
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -261,27 +263,73 @@ impl<T: fast::Record> Records<T> {
     }
 }
 
+/// patients.csv and runs.csv, read and validated whole by the importer's reader.
+///
+/// Both files are read at once (two threads): runs.csv as if every patient
+/// existed, the runs then checked against the patients read. Should anything be
+/// wrong (an error in either file, or a run naming a patient not read), both are
+/// read again one after the other, so that the errors reported are exactly the
+/// sequential reader's.
+fn read_head(dir: &Path) -> Result<(HashMap<String, Patient>, Vec<Run>), StreamError> {
+    let (patients, runs) = std::thread::scope(|s| {
+        let patients = s.spawn(|| {
+            let mut out = ReadOutcome::default();
+            read_whole(dir, PATIENTS, &mut csv_format::Context::new(&NoKnownRuns), &mut out).map(|()| out)
+        });
+        let mut runs = ReadOutcome::default();
+        let runs = read_whole(dir, RUNS, &mut csv_format::Context::new(&AnyPatient), &mut runs).map(|()| runs);
+        (patients.join(), runs)
+    });
+    let by_id = |p: Vec<csv_format::Located<Patient>>| -> HashMap<String, Patient> {
+        p.into_iter().map(|l| (l.item.id.clone(), l.item)).collect()
+    };
+    if let (Ok(Ok(patients)), Ok(runs)) = (patients, runs)
+        && patients.errors.is_empty()
+        && runs.errors.is_empty()
+    {
+        let patients = by_id(patients.batch.patients);
+        if runs.batch.runs.iter().all(|r| patients.contains_key(&r.item.patient_id)) {
+            return Ok((patients, runs.batch.runs.into_iter().map(|l| l.item).collect()));
+        }
+    }
+    // The sequential reader: one context, patients first (runs.csv refers to them).
+    let mut head = ReadOutcome::default();
+    let mut ctx = csv_format::Context::new(&NoKnownRuns);
+    for file in [PATIENTS, RUNS] {
+        read_whole(dir, file, &mut ctx, &mut head)?;
+    }
+    if !head.errors.is_empty() {
+        return Err(StreamError::Header(head.errors));
+    }
+    Ok((by_id(head.batch.patients), head.batch.runs.into_iter().map(|l| l.item).collect()))
+}
+
+fn read_whole(dir: &Path, file: &str, ctx: &mut csv_format::Context, out: &mut ReadOutcome) -> Result<(), StreamError> {
+    let path = dir.join(file);
+    let reader =
+        csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_path(&path).map_err(|e| {
+            csv_format::ReadError::Io { path: path.clone(), source: std::io::Error::other(e.to_string()) }
+        })?;
+    csv_format::read_file(file, reader, ctx, out);
+    Ok(())
+}
+
+/// Every patient exists, weight unknown: runs.csv read before patients.csv is.
+struct AnyPatient;
+
+impl KnownRuns for AnyPatient {
+    fn run_weight(&self, _: &str) -> Option<f64> {
+        None
+    }
+    fn patient_weight(&self, _: &str) -> Option<f64> {
+        Some(f64::NAN)
+    }
+}
+
 impl RegistryStream {
     /// Open a registry directory; patients.csv and runs.csv are read and validated whole.
     pub fn open(dir: &Path) -> Result<Self, StreamError> {
-        // The small files go through the full validating reader.
-        let mut head = ReadOutcome::default();
-        let known: &dyn KnownRuns = &NoKnownRuns;
-        let mut ctx = csv_format::Context::new(known);
-        for file in [PATIENTS, RUNS] {
-            let path = dir.join(file);
-            let reader =
-                csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_path(&path).map_err(|e| {
-                    csv_format::ReadError::Io { path: path.clone(), source: std::io::Error::other(e.to_string()) }
-                })?;
-            csv_format::read_file(file, reader, &mut ctx, &mut head);
-        }
-        if !head.errors.is_empty() {
-            return Err(StreamError::Header(head.errors));
-        }
-        let patients: HashMap<String, Patient> =
-            head.batch.patients.into_iter().map(|l| (l.item.id.clone(), l.item)).collect();
-        let runs: Vec<Run> = head.batch.runs.into_iter().map(|l| l.item).collect();
+        let (patients, runs) = read_head(dir)?;
         let position: Arc<HashMap<String, usize>> =
             Arc::new(runs.iter().enumerate().map(|(i, r)| (r.id.clone(), i)).collect());
         let mut other_starts: HashMap<String, Vec<Timestamp>> = HashMap::new();

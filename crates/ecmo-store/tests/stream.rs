@@ -195,3 +195,43 @@ fn errors_in_later_blocks_name_the_absolute_line() {
         other => panic!("{other}"),
     }
 }
+
+/// patients.csv and runs.csv are read at once; with any problem the errors must be exactly those of
+/// the sequential reader (patients first, so that runs.csv can name them).
+#[test]
+fn problems_in_patients_or_runs_are_those_of_the_sequential_reader() {
+    use ecmo_store::csv_format::{self, Context, NoKnownRuns, ReadOutcome};
+    let patients = "patient_id,sex,age_years,weight_kg\nP1,female,61,70\nP2,male,50,80\n";
+    let runs = "run_id,patient_id,mode,etiology,flow_start,arrest\nR1,P1,va,ami_cs,2020-01-01 10:00,none\n";
+    for (patients, runs) in [
+        // A run naming a patient that is not in patients.csv (alone, and with another problem in the row).
+        (patients.to_string(), format!("{runs}R2,P9,va,ami_cs,2020-01-01 10:00,none\n")),
+        (patients.to_string(), format!("{runs}R2,P9,xx,ami_cs,2020-01-01 10:00,none\n")),
+        // A patient refused, so that its run has no patient either.
+        (patients.replace("P2,male,50,80", "P2,male,50,8"), format!("{runs}R2,P2,va,ami_cs,2020-01-01 10:00,none\n")),
+        // A run repeated with other values.
+        (patients.to_string(), format!("{runs}R1,P2,va,ami_cs,2020-01-01 10:00,none\n")),
+    ] {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("patients.csv"), &patients).unwrap();
+        std::fs::write(d.path().join("runs.csv"), &runs).unwrap();
+        let mut ctx = Context::new(&NoKnownRuns);
+        let mut expected = ReadOutcome::default();
+        for (file, text) in [("patients.csv", &patients), ("runs.csv", &runs)] {
+            let reader = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(text.as_bytes());
+            csv_format::read_file(file, reader, &mut ctx, &mut expected);
+        }
+        assert!(!expected.errors.is_empty(), "{runs}");
+        match RegistryStream::open(d.path()) {
+            Err(StreamError::Header(errors)) => assert_eq!(errors, expected.errors),
+            Err(other) => panic!("{other}"),
+            Ok(_) => panic!("accepted {patients}{runs}"),
+        }
+    }
+    // Clean files: every run, in the order of runs.csv.
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("patients.csv"), patients).unwrap();
+    std::fs::write(d.path().join("runs.csv"), format!("{runs}R0,P2,va,ami_cs,2020-01-01 10:00,none\n")).unwrap();
+    let ids: Vec<String> = RegistryStream::open(d.path()).unwrap().map(|r| r.unwrap().run.id).collect();
+    assert_eq!(ids, ["R1", "R0"]);
+}

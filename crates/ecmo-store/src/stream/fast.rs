@@ -10,9 +10,12 @@
 //!
 //! Workers number lines from the start of their block; the consumer, which sees
 //! the blocks in order, adds the line of the block's first row (so the splitter
-//! does not have to count lines). Block buffers go back to the splitter once
-//! parsed, so the file is read into the same few buffers throughout.
+//! does not have to count lines). Blocks are mapped from the page cache where
+//! the platform allows (`mapped.rs`: no copy); otherwise they are read into a few
+//! buffers that go back to the splitter once parsed.
 
+#[cfg(unix)]
+use super::mapped::{self, MappedBlock};
 use super::{Cells, CodeKey, Codes, StreamError};
 use crate::csv_format::RowError;
 use ecmo_domain::{InfusionChange, Observation};
@@ -97,10 +100,27 @@ struct Block<T> {
 }
 
 struct Job<T> {
-    data: Vec<u8>,
-    /// Bytes of `data` that belong to the block (the buffer may be longer).
-    len: usize,
+    data: Data,
     out: SyncSender<Block<T>>,
+}
+
+/// The bytes of a block.
+enum Data {
+    /// Read into a buffer; the first `len` bytes belong to the block (the buffer may be longer).
+    Read { buf: Vec<u8>, len: usize },
+    /// Mapped from the page cache: `len` bytes from `from`.
+    #[cfg(unix)]
+    Mapped { map: MappedBlock, from: usize, len: usize },
+}
+
+impl Data {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Data::Read { buf, len } => &buf[..*len],
+            #[cfg(unix)]
+            Data::Mapped { map, from, len } => &map.bytes()[*from..*from + *len],
+        }
+    }
 }
 
 /// Parsed segments of a record file, in file order.
@@ -155,67 +175,30 @@ impl<T: Record> Pipeline<T> {
                         },
                         Err(_) => return,
                     };
-                    let block = parse_block(&shared, &job.data[..job.len], &mut codes);
-                    // Closed receivers mean the stream was dropped.
-                    let _ = recycle_tx.send(job.data);
+                    let block = parse_block(&shared, job.data.bytes(), &mut codes);
+                    // Closed receivers mean the stream was dropped; a mapped block is unmapped here.
+                    if let Data::Read { buf, .. } = job.data {
+                        let _ = recycle_tx.send(buf);
+                    }
                     let _ = job.out.send(block);
                 }
             });
         }
         std::thread::spawn(move || {
-            let send_fatal = |e: std::io::Error| {
+            let send = |data: Data| {
+                let (tx, rx) = sync_channel(1);
+                job_tx.send(Job { data, out: tx }).is_ok() && order_tx.send(rx).is_ok()
+            };
+            let result = match split_mapped(&file, offset, &send) {
+                Split::Done => Ok(()),
+                Split::Unmappable(at) => split_read(&mut file, at, &recycle_rx, &send),
+                Split::Failed(e) => Err(e),
+            };
+            if let Err(e) = result {
                 let (tx, rx) = sync_channel(1);
                 let error = StreamError::Csv { file: file_name.into(), source: csv::Error::from(e) };
                 let _ = tx.send(Block { segments: vec![Segment::fatal(error)], lines: 0 });
                 let _ = order_tx.send(rx);
-            };
-            if let Err(e) = file.seek(SeekFrom::Start(offset)) {
-                send_fatal(e);
-                return;
-            }
-            // Buffers are zeroed once, when first made, and then reused: `filled` says how much is data.
-            let fresh = || vec![0u8; BLOCK + BLOCK / 4];
-            let mut buf = fresh();
-            let mut filled = 0;
-            let mut eof = false;
-            let mut want = BLOCK;
-            loop {
-                while !eof && filled < want {
-                    if buf.len() < want {
-                        buf.resize(want, 0);
-                    }
-                    match file.read(&mut buf[filled..want]) {
-                        Ok(0) => eof = true,
-                        Ok(n) => filled += n,
-                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                        Err(e) => {
-                            send_fatal(e);
-                            return;
-                        }
-                    }
-                }
-                if filled == 0 {
-                    return;
-                }
-                let cut = if eof { filled } else { record_boundary(&buf[..filled]) };
-                if cut == 0 {
-                    // One record longer than the block: read more.
-                    want += BLOCK;
-                    continue;
-                }
-                want = BLOCK;
-                let rest = filled - cut;
-                let mut next = recycle_rx.try_recv().unwrap_or_else(|_| fresh());
-                if next.len() < rest {
-                    next.resize(rest, 0);
-                }
-                next[..rest].copy_from_slice(&buf[cut..filled]);
-                let data = std::mem::replace(&mut buf, next);
-                filled = rest;
-                let (tx, rx) = sync_channel(1);
-                if job_tx.send(Job { data, len: cut, out: tx }).is_err() || order_tx.send(rx).is_err() {
-                    return;
-                }
             }
         });
         Pipeline { file: file_name, blocks: order_rx, pending: VecDeque::new(), next_line: line }
@@ -260,6 +243,112 @@ impl<T> Pipeline<T> {
 
     pub fn pop(&mut self) {
         self.pending.pop_front();
+    }
+}
+
+/// How splitting by mapping ended.
+enum Split {
+    /// Every block was sent (or the stream was dropped).
+    Done,
+    /// The file cannot be mapped (not on this platform, or not by this file system): read it from
+    /// this offset instead. Only before the first block.
+    Unmappable(u64),
+    Failed(std::io::Error),
+}
+
+/// Cut the file from `offset` into blocks at record boundaries, each mapped from the page cache.
+#[cfg(unix)]
+fn split_mapped(file: &File, offset: u64, send: &impl Fn(Data) -> bool) -> Split {
+    let len = match file.metadata() {
+        Ok(m) if m.is_file() => m.len(),
+        Ok(_) => return Split::Unmappable(offset),
+        Err(e) => return Split::Failed(e),
+    };
+    let page = mapped::page_size();
+    let mut start = offset;
+    let mut want = BLOCK as u64;
+    while start < len {
+        let map_from = start & !(page - 1);
+        let end = (start + want).min(len);
+        let map = match usize::try_from(end - map_from).map_err(std::io::Error::other) {
+            Ok(n) => MappedBlock::new(file, map_from, n),
+            Err(e) => Err(e),
+        };
+        let map = match map {
+            Ok(m) => m,
+            Err(_) if start == offset => return Split::Unmappable(offset),
+            Err(e) => return Split::Failed(e),
+        };
+        // Both below `end - map_from`, which fits in usize.
+        let from = (start - map_from) as usize;
+        let cut = if end == len { map.bytes().len() - from } else { record_boundary(&map.bytes()[from..]) };
+        if cut == 0 {
+            // One record longer than the block: map more.
+            want += BLOCK as u64;
+            continue;
+        }
+        want = BLOCK as u64;
+        start += cut as u64;
+        if !send(Data::Mapped { map, from, len: cut }) {
+            return Split::Done;
+        }
+    }
+    Split::Done
+}
+
+#[cfg(not(unix))]
+fn split_mapped(_: &File, offset: u64, _: &impl Fn(Data) -> bool) -> Split {
+    Split::Unmappable(offset)
+}
+
+/// Cut the file from `offset` into blocks at record boundaries, read into buffers that the workers
+/// hand back through `recycle` once parsed (so the file is read into the same few buffers throughout).
+fn split_read(
+    file: &mut File,
+    offset: u64,
+    recycle: &Receiver<Vec<u8>>,
+    send: &impl Fn(Data) -> bool,
+) -> std::io::Result<()> {
+    file.seek(SeekFrom::Start(offset))?;
+    // Buffers are zeroed once, when first made, and then reused: `filled` says how much is data.
+    let fresh = || vec![0u8; BLOCK + BLOCK / 4];
+    let mut buf = fresh();
+    let mut filled = 0;
+    let mut eof = false;
+    let mut want = BLOCK;
+    loop {
+        while !eof && filled < want {
+            if buf.len() < want {
+                buf.resize(want, 0);
+            }
+            match file.read(&mut buf[filled..want]) {
+                Ok(0) => eof = true,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if filled == 0 {
+            return Ok(());
+        }
+        let cut = if eof { filled } else { record_boundary(&buf[..filled]) };
+        if cut == 0 {
+            // One record longer than the block: read more.
+            want += BLOCK;
+            continue;
+        }
+        want = BLOCK;
+        let rest = filled - cut;
+        let mut next = recycle.try_recv().unwrap_or_else(|_| fresh());
+        if next.len() < rest {
+            next.resize(rest, 0);
+        }
+        next[..rest].copy_from_slice(&buf[cut..filled]);
+        let data = std::mem::replace(&mut buf, next);
+        filled = rest;
+        if !send(Data::Read { buf: data, len: cut }) {
+            return Ok(());
+        }
     }
 }
 
@@ -546,6 +635,41 @@ fn parse_with_csv<T: Record>(shared: &Shared, data: &[u8], codes: &mut Codes) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The blocks each splitter sends, as bytes.
+    fn blocks(split: impl FnOnce(&dyn Fn(Data) -> bool)) -> Vec<Vec<u8>> {
+        let out = std::cell::RefCell::new(Vec::new());
+        split(&|d: Data| {
+            out.borrow_mut().push(d.bytes().to_vec());
+            true
+        });
+        out.into_inner()
+    }
+
+    #[test]
+    fn mapped_and_read_blocks_are_cut_at_the_same_record_boundaries() {
+        use std::io::Write;
+        let mut text = b"run_id,time,quantity,value,unit,start\n".to_vec();
+        let header = text.len() as u64;
+        for i in 0..40_000 {
+            text.extend_from_slice(format!("R{},2019-04-06T04:20,map,{i},mmHg,\n", i / 800).as_bytes());
+        }
+        // A record longer than a block, and a last one without a newline.
+        text.extend_from_slice(format!("R99,2019-04-06T04:20,map,1,mmHg,{}\n", "x".repeat(BLOCK + 10)).as_bytes());
+        text.extend_from_slice(b"R99,2019-04-06T05:20,map,2,mmHg,");
+        let mut f = tempfile::tempfile().unwrap();
+        f.write_all(&text).unwrap();
+        let (_, recycle) = channel();
+        let read = blocks(|send| split_read(&mut f, header, &recycle, &send).unwrap());
+        // Off unix nothing is mapped (the reader falls back to reading).
+        let mapped = blocks(|send| assert!(matches!(split_mapped(&f, header, &send), Split::Done) || !cfg!(unix)));
+        assert!(read.len() > 2);
+        assert_eq!(read.concat(), &text[header as usize..]);
+        assert!(read.iter().all(|b| b.ends_with(b"\n") || b.ends_with(b",")));
+        if cfg!(unix) {
+            assert_eq!(mapped, read);
+        }
+    }
 
     #[test]
     fn trimmed_is_trim_ascii() {
