@@ -3,6 +3,7 @@
 //! Dummy columns are named `COLUMN=LEVEL`; the intercept is `(Intercept)`.
 
 use crate::error::{Result, StatsError};
+use crate::linalg::{CHUNK_ROWS, par_map};
 use serde::Serialize;
 
 /// One column of a [`Frame`].
@@ -204,31 +205,43 @@ impl Design {
         let p = col_names.len();
         let n = rows.len();
         let mut x = vec![0.0; n * p];
-        for (r, &i) in rows.iter().enumerate() {
-            let row = &mut x[r * p..(r + 1) * p];
-            let mut c = 0;
-            if intercept {
-                row[0] = 1.0;
-                c = 1;
-            }
-            for &(ci, lev) in &sources {
-                row[c] = match (&frame.columns[ci], lev) {
-                    (Column::Numeric(v), _) => v[i],
-                    (Column::Categorical { codes, .. }, Some(k)) => match codes[i] {
-                        Some(code) => (code == k) as i32 as f64,
-                        None => f64::NAN,
-                    },
-                    _ => f64::NAN,
-                };
-                if row[c].is_nan() {
-                    return Err(StatsError::InvalidInput(format!(
-                        "missing value in column '{}' at row {} (drop incomplete rows first)",
-                        frame.names[ci],
-                        i + 1
-                    )));
+        // rows are copied in chunks on all cores: at a million rows the copy (and the first
+        // touch of the new pages) is a good part of a logistic fit's time
+        let fill = |(start, block): (usize, &mut [f64])| -> Result<()> {
+            for (r, row) in block.chunks_exact_mut(p.max(1)).enumerate() {
+                let i = rows[start + r];
+                let mut c = 0;
+                if intercept {
+                    row[0] = 1.0;
+                    c = 1;
                 }
-                c += 1;
+                for &(ci, lev) in &sources {
+                    row[c] = match (&frame.columns[ci], lev) {
+                        (Column::Numeric(v), _) => v[i],
+                        (Column::Categorical { codes, .. }, Some(k)) => match codes[i] {
+                            Some(code) => (code == k) as i32 as f64,
+                            None => f64::NAN,
+                        },
+                        _ => f64::NAN,
+                    };
+                    if row[c].is_nan() {
+                        return Err(StatsError::InvalidInput(format!(
+                            "missing value in column '{}' at row {} (drop incomplete rows first)",
+                            frame.names[ci],
+                            i + 1
+                        )));
+                    }
+                    c += 1;
+                }
             }
+            Ok(())
+        };
+        if p > 0 {
+            let blocks: Vec<(usize, &mut [f64])> =
+                x.chunks_mut(CHUNK_ROWS * p).enumerate().map(|(b, blk)| (b * CHUNK_ROWS, blk)).collect();
+            // the first failing block in row order names the first missing value, as a
+            // row-by-row loop would
+            par_map(blocks, n * p > 200_000, fill).into_iter().collect::<Result<Vec<()>>>()?;
         }
         Ok(Design { n, p, x, col_names, terms: term_infos, intercept, rows: rows.to_vec() })
     }

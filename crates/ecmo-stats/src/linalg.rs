@@ -145,3 +145,133 @@ pub fn quad_form_inv(a: &[f64], p: usize, b: &[f64]) -> Result<f64> {
 pub fn chol_logdet(l: &[f64], p: usize) -> f64 {
     (0..p).map(|i| 2.0 * l[i * p + i].ln()).sum()
 }
+
+/// Rows per partial sum of the row-wise kernels below: sums over rows are formed per chunk
+/// of this many rows and the chunk totals added in chunk order, so a result does not depend
+/// on how many threads ran the chunks.
+pub(crate) const CHUNK_ROWS: usize = 1 << 15;
+
+/// `f` over `items`, on all available cores when `parallel` (and not inside a bootstrap
+/// worker); results in item order. Each thread takes a contiguous run of items.
+pub(crate) fn par_map<I: Send, T: Send>(items: Vec<I>, parallel: bool, f: impl Fn(I) -> T + Sync) -> Vec<T> {
+    let threads = if parallel && items.len() > 1 && !crate::rng::in_worker() {
+        std::thread::available_parallelism().map(|v| v.get()).unwrap_or(1).min(items.len()).min(8)
+    } else {
+        1
+    };
+    if threads <= 1 {
+        return items.into_iter().map(f).collect();
+    }
+    let per = items.len().div_ceil(threads);
+    let mut groups: Vec<Vec<I>> = Vec::with_capacity(threads);
+    let mut it = items.into_iter().peekable();
+    while it.peek().is_some() {
+        groups.push(it.by_ref().take(per).collect());
+    }
+    let f = &f;
+    std::thread::scope(|s| {
+        let handles: Vec<_> =
+            groups.into_iter().map(|g| s.spawn(move || g.into_iter().map(f).collect::<Vec<T>>())).collect();
+        // a panic in a worker is a bug in this crate: re-raise it rather than return partial sums
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
+    })
+}
+
+/// `f(lo, hi)` for every chunk of [`CHUNK_ROWS`] rows of `0..n` (see [`par_map`]).
+pub(crate) fn map_row_chunks<T: Send>(n: usize, parallel: bool, f: impl Fn(usize, usize) -> T + Sync) -> Vec<T> {
+    let chunks: Vec<usize> = (0..n.div_ceil(CHUNK_ROWS).max(1)).collect();
+    par_map(chunks, parallel, |c| f(c * CHUNK_ROWS, ((c + 1) * CHUNK_ROWS).min(n)))
+}
+
+/// Weighted cross-products of the rows of a row-major `n x p` matrix: `X'WX` (p x p,
+/// symmetric, full) and `X'Wz` (length p), where `wz(i)` gives `(w_i, z_i)`; rows with
+/// `w_i = 0` are skipped. This is the O(n p^2) step of IRLS.
+///
+/// Rows are taken four at a time so that each accumulator of the upper triangle is loaded
+/// and stored once per four rows (the inner loop over columns vectorises); each entry adds
+/// its row terms one by one in row order within a chunk of [`CHUNK_ROWS`] rows, and the
+/// chunk totals are added in chunk order, so the result does not depend on the number of
+/// threads.
+pub(crate) fn weighted_gram(
+    x: &[f64],
+    n: usize,
+    p: usize,
+    wz: impl Fn(usize) -> (f64, f64) + Sync,
+) -> (Vec<f64>, Vec<f64>) {
+    // a chunk of rows costs tens of microseconds or more even at p = 2: worth a thread
+    let parallel = n * (p + 2) * (p + 2) > 1_000_000;
+    let parts = map_row_chunks(n, parallel, |lo, hi| gram_chunk(x, p, lo, hi, &wz));
+    let mut a = vec![0.0; p * p];
+    let mut b = vec![0.0; p];
+    for (pa, pb) in parts {
+        a.iter_mut().zip(pa).for_each(|(u, v)| *u += v);
+        b.iter_mut().zip(pb).for_each(|(u, v)| *u += v);
+    }
+    for j in 0..p {
+        for k in 0..j {
+            a[j * p + k] = a[k * p + j];
+        }
+    }
+    (a, b)
+}
+
+fn gram_chunk(x: &[f64], p: usize, lo: usize, hi: usize, wz: &impl Fn(usize) -> (f64, f64)) -> (Vec<f64>, Vec<f64>) {
+    let mut a = vec![0.0; p * p];
+    let mut b = vec![0.0; p];
+    let mut blk = [(0usize, 0.0f64, 0.0f64); 4];
+    let mut nb = 0;
+    for i in lo..hi {
+        let (w, z) = wz(i);
+        if w == 0.0 {
+            continue;
+        }
+        blk[nb] = (i, w, z);
+        nb += 1;
+        if nb == 4 {
+            gram_rows(x, p, &blk, &mut a, &mut b);
+            nb = 0;
+        }
+    }
+    for &(i, wi, zi) in &blk[..nb] {
+        let row = &x[i * p..(i + 1) * p];
+        let wz = wi * zi;
+        for j in 0..p {
+            let wxj = wi * row[j];
+            b[j] += wz * row[j];
+            let arow = &mut a[j * p..(j + 1) * p];
+            for k in j..p {
+                arow[k] += wxj * row[k];
+            }
+        }
+    }
+    (a, b)
+}
+
+/// Add four rows to the upper triangle `a` and to `b`: each accumulator is loaded and
+/// stored once per four rows, and still adds the rows one after the other.
+#[inline(always)]
+fn gram_rows(x: &[f64], p: usize, blk: &[(usize, f64, f64); 4], a: &mut [f64], b: &mut [f64]) {
+    let [(i0, w0, z0), (i1, w1, z1), (i2, w2, z2), (i3, w3, z3)] = *blk;
+    let (r0, r1, r2, r3) =
+        (&x[i0 * p..(i0 + 1) * p], &x[i1 * p..(i1 + 1) * p], &x[i2 * p..(i2 + 1) * p], &x[i3 * p..(i3 + 1) * p]);
+    let (wz0, wz1, wz2, wz3) = (w0 * z0, w1 * z1, w2 * z2, w3 * z3);
+    for j in 0..p {
+        let mut bj = b[j];
+        bj += wz0 * r0[j];
+        bj += wz1 * r1[j];
+        bj += wz2 * r2[j];
+        bj += wz3 * r3[j];
+        b[j] = bj;
+        let (x0, x1, x2, x3) = (w0 * r0[j], w1 * r1[j], w2 * r2[j], w3 * r3[j]);
+        let arow = &mut a[j * p + j..(j + 1) * p];
+        let it = arow.iter_mut().zip(&r0[j..]).zip(&r1[j..]).zip(&r2[j..]).zip(&r3[j..]);
+        for ((((t, &v0), &v1), &v2), &v3) in it {
+            let mut s = *t;
+            s += x0 * v0;
+            s += x1 * v1;
+            s += x2 * v2;
+            s += x3 * v3;
+            *t = s;
+        }
+    }
+}

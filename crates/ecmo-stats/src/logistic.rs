@@ -17,7 +17,9 @@
 use crate::design::Design;
 use crate::dist::{brent_root, p_two_sided_normal, pchisq_upper, qchisq, qnorm};
 use crate::error::{Result, StatsError};
-use crate::linalg::{Matrix, chol_inverse, chol_logdet, chol_solve, cholesky, quad_form_inv};
+use crate::linalg::{
+    CHUNK_ROWS, Matrix, chol_inverse, chol_logdet, chol_solve, cholesky, par_map, quad_form_inv, weighted_gram,
+};
 use serde::Serialize;
 
 const THRESH: f64 = 30.0;
@@ -103,109 +105,60 @@ pub struct IrlsFit {
     pub fitted_0_or_1: bool,
 }
 
-/// Accumulate X'WX (upper triangle, full stored) and X'Wz over rows, in parallel for big n.
+/// X'WX and X'Wz of the IRLS step (see [`weighted_gram`]).
 fn cross_products(x: &[f64], n: usize, p: usize, w: &[f64], z: &[f64]) -> (Vec<f64>, Vec<f64>) {
-    // Rows with non-zero weight are taken four at a time so that each accumulator is loaded
-    // and stored once per block; every entry still adds its row terms one by one in row
-    // order, so the sums are bit-identical to a plain row-by-row loop.
-    fn part(x: &[f64], p: usize, w: &[f64], z: &[f64], lo: usize, hi: usize) -> (Vec<f64>, Vec<f64>) {
-        let mut a = vec![0.0; p * p];
-        let mut b = vec![0.0; p];
-        let mut blk = [0usize; 4];
-        let mut nb = 0;
-        let flush = |blk: &[usize], a: &mut [f64], b: &mut [f64]| {
-            if let [i0, i1, i2, i3] = *blk {
-                let (r0, r1, r2, r3) = (
-                    &x[i0 * p..(i0 + 1) * p],
-                    &x[i1 * p..(i1 + 1) * p],
-                    &x[i2 * p..(i2 + 1) * p],
-                    &x[i3 * p..(i3 + 1) * p],
-                );
-                let (w0, w1, w2, w3) = (w[i0], w[i1], w[i2], w[i3]);
-                let (wz0, wz1, wz2, wz3) = (w0 * z[i0], w1 * z[i1], w2 * z[i2], w3 * z[i3]);
-                for j in 0..p {
-                    let mut bj = b[j];
-                    bj += wz0 * r0[j];
-                    bj += wz1 * r1[j];
-                    bj += wz2 * r2[j];
-                    bj += wz3 * r3[j];
-                    b[j] = bj;
-                    let (x0, x1, x2, x3) = (w0 * r0[j], w1 * r1[j], w2 * r2[j], w3 * r3[j]);
-                    let arow = &mut a[j * p + j..(j + 1) * p];
-                    let it = arow.iter_mut().zip(&r0[j..]).zip(&r1[j..]).zip(&r2[j..]).zip(&r3[j..]);
-                    for ((((t, &v0), &v1), &v2), &v3) in it {
-                        let mut s = *t;
-                        s += x0 * v0;
-                        s += x1 * v1;
-                        s += x2 * v2;
-                        s += x3 * v3;
-                        *t = s;
-                    }
-                }
+    weighted_gram(x, n, p, |i| (w[i], z[i]))
+}
+
+/// One pass over the rows for coefficients `beta`: `eta = X beta + offset`, `mu = linkinv(eta)`,
+/// `mu_eta(eta)` (kept for the next weights) and the binomial deviance, with one `exp` per
+/// row (the value `linkinv` and `mu_eta` both take, so every number is what they give
+/// separately). Returns the deviance and whether any fitted probability is numerically 0 or 1.
+#[allow(clippy::too_many_arguments)]
+fn linear_update(
+    x: &[f64],
+    p: usize,
+    beta: &[f64],
+    offset: Option<&[f64]>,
+    y: &[f64],
+    eta: &mut [f64],
+    mu: &mut [f64],
+    me: &mut [f64],
+) -> (f64, bool) {
+    let n = y.len();
+    let eps01 = 10.0 * f64::EPSILON;
+    let items: Vec<_> = eta
+        .chunks_mut(CHUNK_ROWS)
+        .zip(mu.chunks_mut(CHUNK_ROWS))
+        .zip(me.chunks_mut(CHUNK_ROWS))
+        .enumerate()
+        .map(|(c, ((e, m), d))| (c * CHUNK_ROWS, e, m, d))
+        .collect();
+    let parts = par_map(items, n * (p + 8) > 400_000, |(lo, eta, mu, me)| {
+        x_beta_rows(x, p, beta, lo, eta);
+        let mut dev = 0.0;
+        let mut extreme = false;
+        for (r, ((e_out, mu_out), me_out)) in eta.iter_mut().zip(mu.iter_mut()).zip(me.iter_mut()).enumerate() {
+            let i = lo + r;
+            let e = *e_out + offset.map(|o| o[i]).unwrap_or(0.0);
+            let ex = if e < MTHRESH {
+                f64::EPSILON
+            } else if e > THRESH {
+                1.0 / f64::EPSILON
             } else {
-                for &i in blk {
-                    let row = &x[i * p..(i + 1) * p];
-                    let wi = w[i];
-                    let wz = wi * z[i];
-                    for j in 0..p {
-                        let wxj = wi * row[j];
-                        b[j] += wz * row[j];
-                        let arow = &mut a[j * p..(j + 1) * p];
-                        for k in j..p {
-                            arow[k] += wxj * row[k];
-                        }
-                    }
-                }
-            }
-        };
-        for i in lo..hi {
-            if w[i] == 0.0 {
-                continue;
-            }
-            blk[nb] = i;
-            nb += 1;
-            if nb == 4 {
-                flush(&blk, &mut a, &mut b);
-                nb = 0;
-            }
+                e.exp()
+            };
+            let m = ex / (1.0 + ex);
+            let opexp = 1.0 + ex;
+            *e_out = e;
+            *mu_out = m;
+            *me_out = if !(MTHRESH..=THRESH).contains(&e) { f64::EPSILON } else { ex / (opexp * opexp) };
+            dev += dev_resid(y[i], m);
+            extreme |= m > 1.0 - eps01 || m < eps01;
         }
-        flush(&blk[..nb], &mut a, &mut b);
-        (a, b)
-    }
-    let threads = if n * p * p > 4_000_000 {
-        std::thread::available_parallelism().map(|v| v.get()).unwrap_or(1).min(8)
-    } else {
-        1
-    };
-    let (mut a, mut b) = if threads <= 1 {
-        part(x, p, w, z, 0, n)
-    } else {
-        let chunk = n.div_ceil(threads);
-        let results: Vec<(Vec<f64>, Vec<f64>)> = std::thread::scope(|s| {
-            let handles: Vec<_> = (0..threads)
-                .map(|t| {
-                    let lo = (t * chunk).min(n);
-                    let hi = ((t + 1) * chunk).min(n);
-                    s.spawn(move || part(x, p, w, z, lo, hi))
-                })
-                .collect();
-            handles.into_iter().map(|h| h.join().unwrap_or_else(|_| (vec![0.0; p * p], vec![0.0; p]))).collect()
-        });
-        let mut a = vec![0.0; p * p];
-        let mut b = vec![0.0; p];
-        for (pa, pb) in results {
-            a.iter_mut().zip(pa).for_each(|(u, v)| *u += v);
-            b.iter_mut().zip(pb).for_each(|(u, v)| *u += v);
-        }
-        (a, b)
-    };
-    for j in 0..p {
-        for k in 0..j {
-            a[j * p + k] = a[k * p + j];
-        }
-    }
-    let _ = &mut b;
-    (a, b)
+        (dev, extreme)
+    });
+    parts.into_iter().fold((0.0, false), |(d, x01), (pd, px)| (d + pd, x01 || px))
 }
 
 /// Solve the equilibrated SPD system; returns solution and the factor info for inversion.
@@ -247,6 +200,40 @@ fn inverse_from(s: &Solved, p: usize) -> Vec<f64> {
     inv
 }
 
+/// `out[r] = x_{lo + r} . beta` (without offset), each sum formed term by term in column
+/// order; four rows are interleaved so that their additions overlap rather than wait on
+/// one another.
+fn x_beta_rows(x: &[f64], p: usize, beta: &[f64], lo: usize, out: &mut [f64]) {
+    if p == 0 {
+        out.fill(0.0);
+        return;
+    }
+    let rows = &x[lo * p..(lo + out.len()) * p];
+    let mut quads = out.chunks_exact_mut(4);
+    let mut rq = rows.chunks_exact(4 * p);
+    for (o, r) in quads.by_ref().zip(rq.by_ref()) {
+        let (r0, rest) = r.split_at(p);
+        let (r1, rest) = rest.split_at(p);
+        let (r2, r3) = rest.split_at(p);
+        let mut s = [0.0f64; 4];
+        for j in 0..p {
+            let b = beta[j];
+            s[0] += r0[j] * b;
+            s[1] += r1[j] * b;
+            s[2] += r2[j] * b;
+            s[3] += r3[j] * b;
+        }
+        o.copy_from_slice(&s);
+    }
+    for (o, r) in quads.into_remainder().iter_mut().zip(rq.remainder().chunks_exact(p.max(1))) {
+        let mut s = 0.0;
+        for j in 0..p {
+            s += r[j] * beta[j];
+        }
+        *o = s;
+    }
+}
+
 fn x_beta(x: &[f64], n: usize, p: usize, beta: &[f64], offset: Option<&[f64]>, eta: &mut [f64]) {
     for i in 0..n {
         let row = &x[i * p..(i + 1) * p];
@@ -277,27 +264,37 @@ pub fn irls_logistic(
     }
     let mut eta = vec![0.0; n];
     let mut mu = vec![0.0; n];
-    if let Some(s) = start {
+    let mut me = vec![0.0; n];
+    let (mut devold, mut fitted_0_or_1) = if let Some(s) = start {
         if s.len() != p {
             return Err(StatsError::DimensionMismatch("start has wrong length".into()));
         }
-        x_beta(x, n, p, s, offset, &mut eta);
-        for i in 0..n {
-            mu[i] = linkinv(eta[i]);
-        }
+        linear_update(x, p, s, offset, y, &mut eta, &mut mu, &mut me)
     } else {
+        // mustart = (y + 0.5) / 2 takes one value per outcome class (two for 0/1 data), so
+        // its logit, mean, derivative and deviance residual are computed once per class
+        let mut memo: [(f64, f64, f64, f64, f64); 2] = [(f64::NAN, 0.0, 0.0, 0.0, 0.0); 2];
+        let mut dev = 0.0;
         for i in 0..n {
-            let m = (y[i] + 0.5) / 2.0;
-            eta[i] = logit(m);
-            mu[i] = linkinv(eta[i]);
+            let slot = &mut memo[usize::from(y[i] == 1.0)];
+            if slot.0 != y[i] {
+                let e = logit((y[i] + 0.5) / 2.0);
+                let m = linkinv(e);
+                *slot = (y[i], e, m, mu_eta(e), dev_resid(y[i], m));
+            }
+            let (_, e, m, d, r) = *slot;
+            eta[i] = e;
+            mu[i] = m;
+            me[i] = d;
+            dev += r;
         }
-    }
+        (dev, false)
+    };
     if p == 0 {
-        let dev = binomial_deviance(y, &mu);
         return Ok(IrlsFit {
             coef: vec![],
             vcov: vec![],
-            deviance: dev,
+            deviance: devold,
             iterations: 0,
             converged: true,
             eta,
@@ -305,9 +302,6 @@ pub fn irls_logistic(
             fitted_0_or_1: false,
         });
     }
-    let mut devold = binomial_deviance(y, &mu);
-    let mut w = vec![0.0; n];
-    let mut z = vec![0.0; n];
     let mut coef: Vec<f64> = start.map(|s| s.to_vec()).unwrap_or_else(|| vec![0.0; p]);
     let mut coefold: Option<Vec<f64>> = start.map(|s| s.to_vec());
     let mut converged = false;
@@ -316,22 +310,17 @@ pub fn irls_logistic(
     let mut dev = devold;
     for iter in 1..=control.maxit {
         iterations = iter;
-        for i in 0..n {
-            let me = mu_eta(eta[i]);
-            let var = mu[i] * (1.0 - mu[i]);
+        // working response and (squared) weights, formed row by row inside the cross-product
+        let (a, b) = weighted_gram(x, n, p, |i| {
             let off = offset.map(|o| o[i]).unwrap_or(0.0);
-            z[i] = (eta[i] - off) + (y[i] - mu[i]) / me;
-            w[i] = me * me / var; // squared weights
-        }
-        let (a, b) = cross_products(x, n, p, &w, &z);
+            let var = mu[i] * (1.0 - mu[i]);
+            let z = (eta[i] - off) + (y[i] - mu[i]) / me[i];
+            (me[i] * me[i] / var, z)
+        });
         let solved = solve_spd(&a, &b, p)?;
         let mut start_new = solved.sol.clone();
         last = Some(solved);
-        x_beta(x, n, p, &start_new, offset, &mut eta);
-        for i in 0..n {
-            mu[i] = linkinv(eta[i]);
-        }
-        dev = binomial_deviance(y, &mu);
+        (dev, fitted_0_or_1) = linear_update(x, p, &start_new, offset, y, &mut eta, &mut mu, &mut me);
         if !dev.is_finite() {
             let Some(old) = coefold.as_ref() else {
                 return Err(StatsError::NoConvergence("no valid set of coefficients has been found".into()));
@@ -345,11 +334,7 @@ pub fn irls_logistic(
                 for j in 0..p {
                     start_new[j] = (start_new[j] + old[j]) / 2.0;
                 }
-                x_beta(x, n, p, &start_new, offset, &mut eta);
-                for i in 0..n {
-                    mu[i] = linkinv(eta[i]);
-                }
-                dev = binomial_deviance(y, &mu);
+                (dev, fitted_0_or_1) = linear_update(x, p, &start_new, offset, y, &mut eta, &mut mu, &mut me);
             }
         }
         coef = start_new;
@@ -364,8 +349,6 @@ pub fn irls_logistic(
         Some(s) => inverse_from(s, p),
         None => vec![f64::NAN; p * p],
     };
-    let eps = 10.0 * f64::EPSILON;
-    let fitted_0_or_1 = mu.iter().any(|&m| m > 1.0 - eps || m < eps);
     Ok(IrlsFit { coef, vcov, deviance: dev, iterations, converged, eta, mu, fitted_0_or_1 })
 }
 
@@ -523,8 +506,11 @@ pub fn fit_logistic(design: &Design, y: &[f64], opts: &LogisticOptions) -> Resul
         warnings.push("glm.fit: fitted probabilities numerically 0 or 1 occurred".to_string());
     }
     let ybar = y.iter().sum::<f64>() / n as f64;
-    let null_deviance =
-        if design.intercept { binomial_deviance(y, &vec![ybar; n]) } else { binomial_deviance(y, &vec![0.5; n]) };
+    // every row's deviance residual is one of two numbers (y is 0/1): add them in row
+    // order, as binomial_deviance would, without a log per row
+    let m0 = if design.intercept { ybar } else { 0.5 };
+    let (d0, d1) = (dev_resid(0.0, m0), dev_resid(1.0, m0));
+    let null_deviance = y.iter().fold(0.0, |s, &v| s + if v == 1.0 { d1 } else { d0 });
     let zc = qnorm(1.0 - (1.0 - opts.conf_level) / 2.0);
     let profile = if opts.profile_ci && !opts.firth && converged {
         let se: Vec<f64> = (0..p).map(|j| vcov[j * p + j].sqrt()).collect();
