@@ -9,6 +9,9 @@ use ecmo_stats::survival::{
 };
 use serde::Serialize;
 
+/// Rows from which the curves, the test and the Cox model run on separate threads.
+const PARALLEL_ROWS: usize = 50_000;
+
 /// What to compute.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SurvivalRequest {
@@ -157,36 +160,48 @@ pub fn run(table: &Table, req: &SurvivalRequest) -> Result<SurvivalReport> {
             table: km.table,
         })
     };
-    let mut groups = Vec::new();
-    let mut logrank = None;
-    match &req.group {
-        None => groups.push(km_group("all", &(0..time.len()).collect::<Vec<_>>())?),
-        Some(g) => {
-            let (levels, codes) = table.levels(g)?;
-            let gcode: Vec<usize> = sel.rows.iter().map(|&r| codes[r].unwrap_or(0)).collect();
-            let present: Vec<usize> = (0..levels.len()).filter(|k| gcode.contains(k)).collect();
-            let names: Vec<String> = present.iter().map(|&k| format!("{g}={}", levels[k])).collect();
+    // the curves, the log-rank test and the Cox model are independent: for large n they run
+    // side by side (the Cox fit itself uses two threads in its row passes)
+    let parallel = time.len() >= PARALLEL_ROWS;
+    let curves_and_test = || -> Result<(Vec<KmGroup>, Option<LogRankOut>)> {
+        let Some(g) = &req.group else {
+            return Ok((vec![km_group("all", &(0..time.len()).collect::<Vec<_>>())?], None));
+        };
+        let (levels, codes) = table.levels(g)?;
+        let gcode: Vec<usize> = sel.rows.iter().map(|&r| codes[r].unwrap_or(0)).collect();
+        let present: Vec<usize> = (0..levels.len()).filter(|k| gcode.contains(k)).collect();
+        let names: Vec<String> = present.iter().map(|&k| format!("{g}={}", levels[k])).collect();
+        let curves = || -> Result<Vec<KmGroup>> {
+            let mut groups = Vec::with_capacity(present.len());
             for (j, &k) in present.iter().enumerate() {
                 let idx: Vec<usize> = (0..gcode.len()).filter(|&i| gcode[i] == k).collect();
                 groups.push(km_group(&names[j], &idx)?);
             }
-            if present.len() >= 2 {
-                let dense: Vec<usize> =
-                    gcode.iter().map(|c| present.iter().position(|k| k == c).unwrap_or(0)).collect();
-                let lr = logrank_test(&time, &event, &dense, &names, 0.0)?;
-                logrank = Some(LogRankOut {
-                    chisq: lr.chisq,
-                    df: lr.df,
-                    p: lr.p,
-                    observed: lr.observed,
-                    expected: lr.expected,
-                });
+            Ok(groups)
+        };
+        let test = || -> Result<Option<LogRankOut>> {
+            if present.len() < 2 {
+                return Ok(None);
             }
+            let dense: Vec<usize> = gcode.iter().map(|c| present.iter().position(|k| k == c).unwrap_or(0)).collect();
+            let lr = logrank_test(&time, &event, &dense, &names, 0.0)?;
+            Ok(Some(LogRankOut { chisq: lr.chisq, df: lr.df, p: lr.p, observed: lr.observed, expected: lr.expected }))
+        };
+        if parallel {
+            std::thread::scope(|s| {
+                let h = s.spawn(test);
+                let groups = curves();
+                let lr = h.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+                Ok((groups?, lr?))
+            })
+        } else {
+            Ok((curves()?, test()?))
         }
-    }
-    let cox = if req.cox.predictors.is_empty() {
-        None
-    } else {
+    };
+    let cox_model = || -> Result<Option<CoxOut>> {
+        if req.cox.predictors.is_empty() {
+            return Ok(None);
+        }
         req.cox.check()?;
         let mut ccols = vec![req.time.as_str(), req.event.as_str()];
         ccols.extend(strs(&req.cox.predictors));
@@ -195,7 +210,7 @@ pub fn run(table: &Table, req: &SurvivalRequest) -> Result<SurvivalReport> {
         let t: Vec<f64> = csel.rows.iter().map(|&r| time_all[r]).collect();
         let e: Vec<bool> = csel.rows.iter().map(|&r| ev_all[r] == 1.0).collect();
         let m = cox_ph(&t, &e, &d.x, &d.col_names, req.ties, 0.95)?;
-        Some(CoxOut {
+        Ok(Some(CoxOut {
             ties: m.ties,
             n: m.n,
             events: m.events,
@@ -210,7 +225,17 @@ pub fn run(table: &Table, req: &SurvivalRequest) -> Result<SurvivalReport> {
             score_test: m.score_test,
             iterations: m.iterations,
             proportional_hazards: m.proportional_hazards,
-        })
+        }))
+    };
+    let ((groups, logrank), cox) = if parallel && !req.cox.predictors.is_empty() {
+        std::thread::scope(|s| {
+            let h = s.spawn(cox_model);
+            let curves = curves_and_test();
+            let cox = h.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+            Ok::<_, AnalysisError>((curves?, cox?))
+        })?
+    } else {
+        (curves_and_test()?, cox_model()?)
     };
     Ok(SurvivalReport {
         source: table.source.clone(),
