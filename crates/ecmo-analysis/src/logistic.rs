@@ -142,7 +142,7 @@ pub(crate) fn outcome_and_rows(
     cols.extend(strs(predictors));
     let sel = table.complete_rows(&cols)?;
     let (y_all, coding) = table.binary(outcome, positive)?;
-    let y: Vec<f64> = sel.rows.iter().map(|&r| y_all[r]).collect();
+    let y: Vec<f64> = if sel.dropped == 0 { y_all } else { sel.rows.iter().map(|&r| y_all[r]).collect() };
     if y.is_empty() {
         return Err(AnalysisError::Request(format!(
             "no complete rows: all {} rows miss a value in {}",

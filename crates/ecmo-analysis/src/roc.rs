@@ -4,7 +4,7 @@ use crate::error::{AnalysisError, Result};
 use crate::model::strs;
 use crate::table::{BinaryCoding, Table};
 use ecmo_stats::htest::Alternative;
-use ecmo_stats::roc::{BootstrapCi, Coord, RocDirection, bootstrap_auc_ci, delong_paired, roc};
+use ecmo_stats::roc::{BootstrapCi, Coord, RocDirection, bootstrap_auc_ci, delong_paired_ranked, roc_ranked};
 use ecmo_stats::roc_compare::{DelongMulti, YoudenBootstrap, bootstrap_youden, delong_multi};
 use serde::Serialize;
 
@@ -133,40 +133,54 @@ pub fn run(table: &Table, req: &RocRequest) -> Result<RocReport> {
     let (y, coding, sel) =
         crate::logistic::outcome_and_rows(table, &req.outcome, req.positive.as_deref(), &req.predictors)?;
     let is_case: Vec<bool> = y.iter().map(|&v| v == 1.0).collect();
+    // the full curves (every coordinate, per-row placements) only when something needs them
+    let full =
+        req.coords || req.bootstrap > 0 || req.youden_bootstrap > 0 || (req.compare && req.predictors.len() >= 3);
+    let keep_rows = full || (req.compare && req.predictors.len() >= 2);
+    let mut ranked = Vec::new();
     let mut rocs = Vec::new();
     let mut curves = Vec::new();
     for p in strs(&req.predictors) {
-        let x = table.numeric_rows(p, &sel.rows)?;
-        let r = roc(&x, &is_case, req.direction)?;
-        let bootstrap =
-            if req.bootstrap > 0 { Some(bootstrap_auc_ci(&r, req.bootstrap, 0.95, req.seed)?) } else { None };
-        curves.push(RocCurve {
+        let x = table.numeric_selected(p, &sel)?;
+        let rr = roc_ranked(&x, &is_case, req.direction, keep_rows)?;
+        let s = &rr.summary;
+        let mut curve = RocCurve {
             name: p.to_string(),
-            direction: r.direction,
-            n_cases: r.n_cases,
-            n_controls: r.n_controls,
-            auc: r.auc,
-            variance: r.variance,
-            se: r.se,
-            ci_low: r.ci_low,
-            ci_high: r.ci_high,
-            youden: r.best_youden.first().map(OperatingPoint::from),
-            closest_topleft: r.best_closest_topleft.first().map(OperatingPoint::from),
-            bootstrap,
-            youden_bootstrap: if req.youden_bootstrap > 0 {
-                Some(bootstrap_youden(&r, req.youden_bootstrap, 0.95, req.seed)?)
-            } else {
-                None
-            },
-            coords: if req.coords { r.coords.clone() } else { Vec::new() },
-        });
-        rocs.push(r);
+            direction: s.direction,
+            n_cases: s.n_cases,
+            n_controls: s.n_controls,
+            auc: s.auc,
+            variance: s.variance,
+            se: s.se,
+            ci_low: s.ci_low,
+            ci_high: s.ci_high,
+            youden: rr.best_youden.first().map(OperatingPoint::from),
+            closest_topleft: rr.best_closest_topleft.first().map(OperatingPoint::from),
+            bootstrap: None,
+            youden_bootstrap: None,
+            coords: Vec::new(),
+        };
+        if full {
+            let r = rr.clone().into_roc(&x, &is_case)?;
+            if req.bootstrap > 0 {
+                curve.bootstrap = Some(bootstrap_auc_ci(&r, req.bootstrap, 0.95, req.seed)?);
+            }
+            if req.youden_bootstrap > 0 {
+                curve.youden_bootstrap = Some(bootstrap_youden(&r, req.youden_bootstrap, 0.95, req.seed)?);
+            }
+            if req.coords {
+                curve.coords = r.coords.clone();
+            }
+            rocs.push(r);
+        }
+        curves.push(curve);
+        ranked.push(rr);
     }
     let mut comparisons = Vec::new();
     if req.compare {
-        for i in 0..rocs.len() {
-            for j in i + 1..rocs.len() {
-                let t = delong_paired(&rocs[i], &rocs[j], Alternative::TwoSided)?;
+        for i in 0..ranked.len() {
+            for j in i + 1..ranked.len() {
+                let t = delong_paired_ranked(&ranked[i], &ranked[j], &is_case, Alternative::TwoSided)?;
                 comparisons.push(Comparison {
                     a: req.predictors[i].clone(),
                     b: req.predictors[j].clone(),

@@ -8,6 +8,7 @@
 use crate::error::{AnalysisError, Result};
 use ecmo_stats::design::Column;
 use serde::Serialize;
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// A column as read.
@@ -327,25 +328,22 @@ impl Table {
         }
     }
 
-    /// Is row `row` missing in column `name`?
-    fn missing_mask(&self, name: &str) -> Result<Vec<bool>> {
-        Ok(match self.column(name)? {
-            RawColumn::Numeric(v) => v.iter().map(|x| x.is_nan()).collect(),
-            RawColumn::Text(t) => t.codes.iter().map(|c| c.is_none()).collect(),
-        })
-    }
-
     /// Rows complete in all `columns`, and how many were dropped.
     pub fn complete_rows(&self, columns: &[&str]) -> Result<RowSelection> {
-        let mut keep = vec![true; self.nrows()];
+        // 1 = complete so far (bytes, not bools, so the loops vectorise)
+        let mut keep = vec![1u8; self.nrows()];
         for c in columns {
-            for (k, m) in keep.iter_mut().zip(self.missing_mask(c)?) {
-                if m {
-                    *k = false;
-                }
+            match self.column(c)? {
+                RawColumn::Numeric(v) => keep.iter_mut().zip(v).for_each(|(k, x)| *k &= !x.is_nan() as u8),
+                RawColumn::Text(t) => keep.iter_mut().zip(&t.codes).for_each(|(k, x)| *k &= x.is_some() as u8),
             }
         }
-        let rows: Vec<usize> = (0..self.nrows()).filter(|&i| keep[i]).collect();
+        let complete = keep.iter().fold(0usize, |n, &k| n + k as usize);
+        let rows: Vec<usize> = if complete == keep.len() {
+            (0..self.nrows()).collect()
+        } else {
+            (0..self.nrows()).filter(|&i| keep[i] == 1).collect()
+        };
         let mut names: Vec<String> = Vec::new();
         for c in columns {
             if !names.iter().any(|n| n == c) {
@@ -378,24 +376,44 @@ impl Table {
         Ok(rows.iter().map(|&r| v[r]).collect())
     }
 
+    /// Numbers of `name` on the selected rows, borrowed from the table when no row was dropped.
+    pub fn numeric_selected(&self, name: &str, sel: &RowSelection) -> Result<Cow<'_, [f64]>> {
+        match self.column(name)? {
+            RawColumn::Numeric(v) if sel.dropped == 0 => Ok(Cow::Borrowed(v)),
+            _ => Ok(Cow::Owned(self.numeric_rows(name, &sel.rows)?)),
+        }
+    }
+
     /// Labels and per-row codes of a column treated as categorical. Levels are sorted
     /// numerically when every label is a number, else lexically (R's `factor`).
     pub fn levels(&self, name: &str) -> Result<(Vec<String>, Vec<Option<usize>>)> {
-        let (labels, codes, numeric_vals): (Vec<String>, Vec<Option<usize>>, Option<Vec<f64>>) =
-            match self.column(name)? {
-                RawColumn::Numeric(v) => {
-                    let mut distinct: Vec<f64> = v.iter().copied().filter(|x| !x.is_nan()).collect();
-                    distinct.sort_by(|a, b| a.total_cmp(b));
-                    distinct.dedup();
-                    let codes = v
-                        .iter()
-                        .map(|x| if x.is_nan() { None } else { distinct.binary_search_by(|d| d.total_cmp(x)).ok() })
-                        .collect();
-                    let labels = distinct.iter().map(|&d| number_label(d)).collect();
-                    (labels, codes, Some(distinct))
-                }
-                RawColumn::Text(t) => (t.values.clone(), t.codes.iter().map(|c| c.map(|k| k as usize)).collect(), None),
-            };
+        let (labels, codes, numeric_vals): (Vec<String>, Vec<Option<usize>>, Option<Vec<f64>>) = match self
+            .column(name)?
+        {
+            RawColumn::Numeric(v) => {
+                // few values (groups, status codes): found in one pass instead of sorting the column
+                let (distinct, codes) = match few_numeric_values(v, 16) {
+                    Some(distinct) => {
+                        let bits: Vec<u64> = distinct.iter().map(|d| d.to_bits()).collect();
+                        let codes = v.iter().map(|x| bits.iter().position(|b| *b == x.to_bits())).collect();
+                        (distinct, codes)
+                    }
+                    None => {
+                        let mut distinct: Vec<f64> = v.iter().copied().filter(|x| !x.is_nan()).collect();
+                        distinct.sort_by(|a, b| a.total_cmp(b));
+                        distinct.dedup();
+                        let codes = v
+                            .iter()
+                            .map(|x| if x.is_nan() { None } else { distinct.binary_search_by(|d| d.total_cmp(x)).ok() })
+                            .collect();
+                        (distinct, codes)
+                    }
+                };
+                let labels = distinct.iter().map(|&d| number_label(d)).collect();
+                (labels, codes, Some(distinct))
+            }
+            RawColumn::Text(t) => (t.values.clone(), t.codes.iter().map(|c| c.map(|k| k as usize)).collect(), None),
+        };
         if numeric_vals.is_some() {
             return Ok((labels, codes));
         }
@@ -460,6 +478,22 @@ impl Table {
     /// in sorted order is positive (R's factor levels), unless `positive` names one.
     /// More than two distinct values is an error naming the first line with a third value.
     pub fn binary(&self, name: &str, positive: Option<&str>) -> Result<(Vec<f64>, BinaryCoding)> {
+        // a numeric column with at most two values (0/1 outcomes): compare each row with the
+        // positive value directly instead of sorting the column into levels
+        if let RawColumn::Numeric(v) = self.column(name)?
+            && let Some(values) = few_numeric_values(v, 2)
+        {
+            let levels: Vec<String> = values.iter().map(|&d| number_label(d)).collect();
+            let (pos, coding) = Self::binary_coding(name, &levels, positive)?;
+            // no positive value present: a NaN pattern no row equals (NaN rows are caught first)
+            let pos_bits = values.get(pos).map_or(u64::MAX, |p| p.to_bits());
+            let y = v.iter().map(|x| match x {
+                x if x.is_nan() => f64::NAN,
+                x if x.to_bits() == pos_bits => 1.0,
+                _ => 0.0,
+            });
+            return Ok((y.collect(), coding));
+        }
         let (levels, codes) = self.levels(name)?;
         if levels.len() > 2 {
             // the first row whose value is not one of the first two values met
@@ -485,8 +519,15 @@ impl Table {
                 ),
             ));
         }
+        let (pos, coding) = Self::binary_coding(name, &levels, positive)?;
+        let y = codes.iter().map(|c| c.map(|k| (k == pos) as u8 as f64).unwrap_or(f64::NAN)).collect();
+        Ok((y, coding))
+    }
+
+    /// Which of a binary column's (at most two) sorted levels is positive, and its coding.
+    fn binary_coding(name: &str, levels: &[String], positive: Option<&str>) -> Result<(usize, BinaryCoding)> {
         let pos = match positive {
-            Some(p) => Self::find_level(&levels, p).ok_or_else(|| {
+            Some(p) => Self::find_level(levels, p).ok_or_else(|| {
                 AnalysisError::Request(format!(
                     "positive level '{p}' does not occur in '{name}' (values: {})",
                     levels.join(", ")
@@ -517,9 +558,45 @@ impl Table {
             _ => "1".to_string(),
         });
         let negative = (0..levels.len()).find(|&k| k != pos).map(|k| levels[k].clone());
-        let y = codes.iter().map(|c| c.map(|k| (k == pos) as u8 as f64).unwrap_or(f64::NAN)).collect();
-        Ok((y, BinaryCoding { column: name.to_string(), positive: positive_label, negative }))
+        Ok((pos, BinaryCoding { column: name.to_string(), positive: positive_label, negative }))
     }
+}
+
+/// The distinct values of a numeric column (ascending) when there are at most `max`, else
+/// `None`; also `None` when -0 and +0 both occur (left to the general path).
+fn few_numeric_values(v: &[f64], max: usize) -> Option<Vec<f64>> {
+    let mut found: Vec<u64> = Vec::with_capacity(max);
+    for block in v.chunks(256) {
+        // whole blocks of known values are checked without branches
+        if max <= 2 {
+            let (a, b) = match found[..] {
+                [a] => (a, a),
+                [a, b, ..] => (a, b),
+                [] => (u64::MAX, u64::MAX),
+            };
+            let known = |x: &f64| x.is_nan() | (x.to_bits() == a) | (x.to_bits() == b);
+            if !found.is_empty() && block.iter().fold(true, |all, x| all & known(x)) {
+                continue;
+            }
+        } else if block.iter().all(|x| x.is_nan() || found.contains(&x.to_bits())) {
+            continue;
+        }
+        for x in block.iter().filter(|x| !x.is_nan()) {
+            let b = x.to_bits();
+            if !found.contains(&b) {
+                if found.len() == max {
+                    return None;
+                }
+                found.push(b);
+            }
+        }
+    }
+    let mut values: Vec<f64> = found.into_iter().map(f64::from_bits).collect();
+    values.sort_by(f64::total_cmp);
+    if values.windows(2).any(|w| w[0] == w[1]) {
+        return None;
+    }
+    Some(values)
 }
 
 struct Chunk {
@@ -612,6 +689,30 @@ mod tests {
         let t = Table::parse_csv("a,b\n1,2\n2,oops\n3,4\n", "f.csv", None).unwrap();
         let e = t.numeric("b").unwrap_err().to_string();
         assert!(e.contains("f.csv line 3") && e.contains("'b'") && e.contains("oops"), "{e}");
+    }
+
+    #[test]
+    fn few_and_many_numeric_levels_agree() {
+        // 3 values (one-pass path), 20 values (sorting path), -0 with 0 (sorting path)
+        for text in ["g\n2\n-1\n\n2\n7\n-1\n", "g\n19\n3\n0\n-0\n5\n", "g\n0\n-0\n1\n"] {
+            let mut csv = text.to_string();
+            if text.starts_with("g\n19") {
+                csv.extend((0..20).map(|i| format!("{}\n", (i * 7) % 20)));
+            }
+            let t = Table::parse_csv(&csv, "f.csv", None).unwrap();
+            let (labels, codes) = t.levels("g").unwrap();
+            let RawColumn::Numeric(v) = t.column("g").unwrap() else { panic!("numeric") };
+            // the sorting definition
+            let mut sorted: Vec<f64> = v.iter().copied().filter(|x| !x.is_nan()).collect();
+            sorted.sort_by(f64::total_cmp);
+            sorted.dedup();
+            let expected: Vec<Option<usize>> = v
+                .iter()
+                .map(|x| if x.is_nan() { None } else { sorted.binary_search_by(|d| d.total_cmp(x)).ok() })
+                .collect();
+            assert_eq!(labels, sorted.iter().map(|&d| number_label(d)).collect::<Vec<_>>());
+            assert_eq!(codes, expected);
+        }
     }
 
     #[test]

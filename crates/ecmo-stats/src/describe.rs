@@ -6,15 +6,20 @@ use serde::Serialize;
 /// R `quantile(x, p, type = 7)` on an already **sorted** slice without missing values.
 /// `h = (n-1) p + 1`, linear interpolation between `x[floor(h)]` and `x[ceil(h)]`.
 pub fn quantile_type7_sorted(sorted: &[f64], p: f64) -> f64 {
-    let n = sorted.len();
+    quantile_type7_by(sorted.len(), p, |i| sorted[i])
+}
+
+/// [`quantile_type7_sorted`] of `n` sorted values given by `at(i)` (0-based), for data held
+/// in another form (e.g. counts per distinct value).
+pub fn quantile_type7_by(n: usize, p: f64, at: impl Fn(usize) -> f64) -> f64 {
     if n == 0 || !(0.0..=1.0).contains(&p) {
         return f64::NAN;
     }
     let index = 1.0 + (n as f64 - 1.0) * p;
     let lo = index.floor();
     let hi = index.ceil();
-    let qs = sorted[lo as usize - 1];
-    let xh = sorted[(hi as usize - 1).min(n - 1)];
+    let qs = at(lo as usize - 1);
+    let xh = at((hi as usize - 1).min(n - 1));
     let h = index - lo;
     if index > lo && xh != qs { (1.0 - h) * qs + h * xh } else { qs }
 }

@@ -4,7 +4,7 @@
 //! algorithm (Sun & Xu 2014), DeLong CIs, paired and unpaired DeLong tests, and stratified
 //! bootstrap CIs (seeded, O(n) per replicate via pre-ranked values).
 
-use crate::describe::quantile_type7_sorted;
+use crate::describe::{quantile_type7_by, quantile_type7_sorted};
 use crate::dist::{p_two_sided_normal, p_two_sided_t, pnorm, pt, qnorm};
 use crate::error::{Result, StatsError};
 use crate::htest::Alternative;
@@ -130,62 +130,500 @@ impl From<&Roc> for AucSummary {
     }
 }
 
-/// For each value in `query`, (number of `sorted` values < q, number == q).
-fn count_below_equal(sorted: &[f64], q: f64) -> (usize, usize) {
-    let lo = sorted.partition_point(|v| *v < q);
-    let hi = sorted.partition_point(|v| *v <= q);
-    (lo, hi - lo)
+/// Marker values at or above this many rows are tallied on two threads.
+const PARALLEL_ROWS: usize = 100_000;
+/// Distinct values counted in a hash table (markers rounded to a few decimals, scores); a
+/// marker with more distinct values is sorted instead.
+const MAX_HASHED: usize = 1 << 15;
+/// A NaN bit pattern: never a key, since missing values are refused before tallying.
+const EMPTY: u64 = u64::MAX;
+
+/// The hash key of a value: its bits, with -0 folded into +0 (R compares them equal).
+#[inline]
+fn value_key(v: f64) -> u64 {
+    (v + 0.0).to_bits()
 }
 
-/// DeLong placements: (V10 per case, V01 per control, AUC).
-/// `sx`, `sc`: cases and controls sorted. The two placement vectors are computed on two
-/// threads for large inputs (same values, same order).
-fn placements(cases: &[f64], controls: &[f64], sx: &[f64], sc: &[f64], dir: RocDirection) -> (Vec<f64>, Vec<f64>, f64) {
-    let (m, n) = (controls.len() as f64, cases.len() as f64);
-    let v10 = || -> Vec<f64> {
-        cases
+/// Counts of cases and controls at each distinct value of a marker: everything a ROC curve
+/// and its DeLong statistics depend on, in O(n) with ties (the common case: markers rounded
+/// to two decimals have a few thousand distinct values among a million rows).
+#[derive(Debug, Clone, PartialEq)]
+struct Tally {
+    /// Distinct values, ascending.
+    values: Vec<f64>,
+    /// Cases at each distinct value.
+    cases_at: Vec<u64>,
+    /// Controls at each distinct value.
+    controls_at: Vec<u64>,
+    n_cases: u64,
+    n_controls: u64,
+    /// Per row: index of its value in `values` (empty unless asked for).
+    codes: Vec<u32>,
+}
+
+/// Open-addressing hash table of the distinct values met, with case/control counts per value
+/// in order of first appearance.
+struct Distinct {
+    slots: Vec<u64>,
+    slot_ids: Vec<u32>,
+    keys: Vec<u64>,
+    /// `[controls, cases]` per id.
+    counts: Vec<[u64; 2]>,
+    shift: u32,
+}
+
+impl Distinct {
+    fn new() -> Self {
+        let bits = 12;
+        Distinct {
+            slots: vec![EMPTY; 1 << bits],
+            slot_ids: vec![0; 1 << bits],
+            keys: Vec::new(),
+            counts: Vec::new(),
+            shift: 64 - bits,
+        }
+    }
+
+    #[inline]
+    fn slot(&self, key: u64) -> usize {
+        (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize
+    }
+
+    /// The id of `key`, inserting it; `None` once more than `MAX_HASHED` values are met.
+    #[inline]
+    fn id(&mut self, key: u64) -> Option<u32> {
+        let mask = self.slots.len() - 1;
+        let mut s = self.slot(key);
+        loop {
+            let k = self.slots[s];
+            if k == key {
+                return Some(self.slot_ids[s]);
+            }
+            if k == EMPTY {
+                break;
+            }
+            s = (s + 1) & mask;
+        }
+        if self.keys.len() == MAX_HASHED {
+            return None;
+        }
+        let id = self.keys.len() as u32;
+        self.keys.push(key);
+        self.counts.push([0, 0]);
+        self.slots[s] = key;
+        self.slot_ids[s] = id;
+        if self.keys.len() * 2 > self.slots.len() {
+            self.grow();
+        }
+        Some(id)
+    }
+
+    fn grow(&mut self) {
+        let cap = self.slots.len() * 2;
+        self.slots = vec![EMPTY; cap];
+        self.slot_ids = vec![0; cap];
+        self.shift -= 1;
+        for (id, &key) in self.keys.iter().enumerate() {
+            let mut s = self.slot(key);
+            while self.slots[s] != EMPTY {
+                s = (s + 1) & (cap - 1);
+            }
+            self.slots[s] = key;
+            self.slot_ids[s] = id as u32;
+        }
+    }
+}
+
+/// Hash one block of rows; writes each row's first-appearance id into `ids` when given.
+fn hash_block(x: &[f64], is_case: &[bool], mut ids: Option<&mut [u32]>) -> Option<Distinct> {
+    let mut d = Distinct::new();
+    for (i, (&v, &c)) in x.iter().zip(is_case).enumerate() {
+        let id = d.id(value_key(v))?;
+        d.counts[id as usize][c as usize] += 1;
+        if let Some(ids) = ids.as_deref_mut() {
+            ids[i] = id;
+        }
+    }
+    Some(d)
+}
+
+/// Run `f` on the two halves of `rows` (and of `codes`, when not empty) on two threads when
+/// there are many rows, else on the whole.
+fn on_halves<T: Send>(
+    n: usize,
+    codes: &mut [u32],
+    f: impl Fn(std::ops::Range<usize>, &mut [u32]) -> T + Sync,
+) -> Vec<T> {
+    if n < PARALLEL_ROWS {
+        return vec![f(0..n, codes)];
+    }
+    let mid = n / 2;
+    let (c0, c1) = if codes.is_empty() { (&mut [][..], &mut [][..]) } else { codes.split_at_mut(mid) };
+    std::thread::scope(|s| {
+        let f = &f;
+        let h = s.spawn(move || f(mid..n, c1));
+        let a = f(0..mid, c0);
+        // a panic in the worker is a bug: surface it
+        let b = h.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+        vec![a, b]
+    })
+}
+
+impl Tally {
+    /// Count cases and controls per distinct value of `x` (no NaN); with `keep_codes`, also
+    /// record each row's value index.
+    fn new(x: &[f64], is_case: &[bool], keep_codes: bool) -> Tally {
+        let n = x.len();
+        let mut codes = if keep_codes { vec![0u32; n] } else { Vec::new() };
+        let blocks = on_halves(n, &mut codes, |r, ids| {
+            hash_block(&x[r.clone()], &is_case[r], if keep_codes { Some(ids) } else { None })
+        });
+        if blocks.iter().any(|b| b.is_none()) {
+            return Tally::by_sorting(x, is_case, keep_codes);
+        }
+        let blocks: Vec<Distinct> = blocks.into_iter().flatten().collect();
+        let mut keys: Vec<u64> = blocks.iter().flat_map(|b| b.keys.iter().copied()).collect();
+        keys.sort_unstable_by(|a, b| f64::from_bits(*a).total_cmp(&f64::from_bits(*b)));
+        keys.dedup();
+        let k = keys.len();
+        let rank_of = |key: u64| keys.partition_point(|&q| f64::from_bits(q).total_cmp(&f64::from_bits(key)).is_lt());
+        let (mut cases_at, mut controls_at) = (vec![0u64; k], vec![0u64; k]);
+        let remaps: Vec<Vec<u32>> = blocks
             .iter()
-            .map(|&c| {
-                let (below, eq) = count_below_equal(sc, c);
-                let above = sc.len() - below - eq;
-                let win = match dir {
-                    RocDirection::ControlsLower => below,
-                    RocDirection::ControlsHigher => above,
-                };
-                (win as f64 + 0.5 * eq as f64) / m
+            .map(|b| {
+                b.keys
+                    .iter()
+                    .zip(&b.counts)
+                    .map(|(&key, c)| {
+                        let r = rank_of(key);
+                        controls_at[r] += c[0];
+                        cases_at[r] += c[1];
+                        r as u32
+                    })
+                    .collect()
             })
-            .collect()
+            .collect();
+        if keep_codes {
+            let remaps = &remaps;
+            on_halves(n, &mut codes, |r, ids| {
+                let remap = &remaps[if r.start == 0 { 0 } else { 1 }];
+                for c in ids.iter_mut() {
+                    *c = remap[*c as usize];
+                }
+            });
+        }
+        let n_cases = cases_at.iter().sum();
+        Tally {
+            values: keys.into_iter().map(f64::from_bits).collect(),
+            cases_at,
+            controls_at,
+            n_cases,
+            n_controls: n as u64 - n_cases,
+            codes,
+        }
+    }
+
+    /// As [`Tally::new`] for markers with too many distinct values to hash: one radix sort.
+    fn by_sorting(x: &[f64], is_case: &[bool], keep_codes: bool) -> Tally {
+        let mut order: Vec<(u64, u32)> =
+            x.iter().enumerate().map(|(i, &v)| (crate::radix::order_key(v + 0.0), i as u32)).collect();
+        crate::radix::sort_pairs(&mut order);
+        let mut codes = if keep_codes { vec![0u32; x.len()] } else { Vec::new() };
+        let (mut values, mut cases_at, mut controls_at) = (Vec::new(), Vec::new(), Vec::new());
+        let mut last = None;
+        for &(key, row) in &order {
+            let row = row as usize;
+            if last != Some(key) {
+                last = Some(key);
+                values.push(x[row] + 0.0);
+                cases_at.push(0);
+                controls_at.push(0);
+            }
+            let r = values.len() - 1;
+            if is_case[row] {
+                cases_at[r] += 1;
+            } else {
+                controls_at[r] += 1;
+            }
+            if keep_codes {
+                codes[row] = r as u32;
+            }
+        }
+        let n_cases = cases_at.iter().sum();
+        Tally { values, cases_at, controls_at, n_cases, n_controls: x.len() as u64 - n_cases, codes }
+    }
+
+    /// Type 7 median of one group (`cases` true: the cases).
+    fn median(&self, cases: bool) -> f64 {
+        let (counts, n) = if cases { (&self.cases_at, self.n_cases) } else { (&self.controls_at, self.n_controls) };
+        // the i-th smallest (0-based) value of the group
+        let at = |i: usize| {
+            let mut seen = 0u64;
+            for (v, &c) in self.values.iter().zip(counts) {
+                seen += c;
+                if seen > i as u64 {
+                    return *v;
+                }
+            }
+            f64::NAN
+        };
+        quantile_type7_by(n as usize, 0.5, at)
+    }
+}
+
+/// A ROC curve with its DeLong statistics, held as counts per distinct value: coordinates
+/// and per-row placements are only built when asked for ([`RankedRoc::coords`],
+/// [`RankedRoc::into_roc`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RankedRoc {
+    /// AUC, DeLong variance and CI.
+    pub summary: AucSummary,
+    /// Youden-optimal points (all ties, in pROC's order).
+    pub best_youden: Vec<Coord>,
+    /// Closest-to-top-left points (all ties).
+    pub best_closest_topleft: Vec<Coord>,
+    tally: Tally,
+    /// DeLong placement of a case at each distinct value (V10).
+    case_placement: Vec<f64>,
+    /// DeLong placement of a control at each distinct value (V01).
+    control_placement: Vec<f64>,
+}
+
+/// Build a ROC curve without materialising its coordinates. `keep_rows`: keep each row's
+/// value index, needed by [`delong_paired_ranked`] and [`RankedRoc::into_roc`].
+/// `direction = None` chooses it as pROC: `<` if median(controls) <= median(cases), else `>`.
+pub fn roc_ranked(
+    predictor: &[f64],
+    is_case: &[bool],
+    direction: Option<RocDirection>,
+    keep_rows: bool,
+) -> Result<RankedRoc> {
+    if predictor.len() != is_case.len() {
+        return Err(StatsError::DimensionMismatch("predictor and outcome lengths differ".into()));
+    }
+    if let Some(i) = predictor.iter().position(|v| v.is_nan()) {
+        return Err(StatsError::InvalidInput(format!("missing predictor value at row {}", i + 1)));
+    }
+    if predictor.len() > u32::MAX as usize {
+        return Err(StatsError::InvalidInput("more than 2^32 rows".into()));
+    }
+    let t = Tally::new(predictor, is_case, keep_rows);
+    if t.n_cases == 0 || t.n_controls == 0 {
+        return Err(StatsError::NotEnoughData("ROC needs at least one case and one control".into()));
+    }
+    let dir = direction.unwrap_or_else(|| {
+        if t.median(false) <= t.median(true) { RocDirection::ControlsLower } else { RocDirection::ControlsHigher }
+    });
+    let k = t.values.len();
+    let (n, m) = (t.n_cases as f64, t.n_controls as f64);
+    // placements: (wins + ties / 2) / size of the other group; a case wins over a lower
+    // control for `<`, over a higher one for `>`
+    let (mut case_placement, mut control_placement) = (vec![0.0; k], vec![0.0; k]);
+    let (mut cases_below, mut controls_below) = (0u64, 0u64);
+    // 2 x the Mann-Whitney count, exact in integers
+    let mut twice_wins: u128 = 0;
+    for r in 0..k {
+        let (ca, co) = (t.cases_at[r], t.controls_at[r]);
+        let cases_above = t.n_cases - cases_below - ca;
+        let controls_above = t.n_controls - controls_below - co;
+        let (case_wins, control_wins) = match dir {
+            RocDirection::ControlsLower => (controls_below, cases_above),
+            RocDirection::ControlsHigher => (controls_above, cases_below),
+        };
+        case_placement[r] = (case_wins as f64 + 0.5 * co as f64) / m;
+        control_placement[r] = (control_wins as f64 + 0.5 * ca as f64) / n;
+        twice_wins += ca as u128 * (2 * case_wins + co) as u128;
+        cases_below += ca;
+        controls_below += co;
+    }
+    let auc = twice_wins as f64 / (2.0 * n * m);
+    // sample variances of the placements (mean = AUC for both)
+    let spread = |counts: &[u64], p: &[f64], size: u64| -> f64 {
+        if size < 2 {
+            return f64::NAN;
+        }
+        counts.iter().zip(p).map(|(&c, &v)| c as f64 * (v - auc) * (v - auc)).sum::<f64>() / (size as f64 - 1.0)
     };
-    let v01 = || -> Vec<f64> {
-        controls
-            .iter()
-            .map(|&c| {
-                let (below, eq) = count_below_equal(sx, c);
-                let above = sx.len() - below - eq;
-                let win = match dir {
-                    RocDirection::ControlsLower => above,
-                    RocDirection::ControlsHigher => below,
-                };
-                (win as f64 + 0.5 * eq as f64) / n
-            })
-            .collect()
+    let variance = spread(&t.cases_at, &case_placement, t.n_cases) / n
+        + spread(&t.controls_at, &control_placement, t.n_controls) / m;
+    let se = variance.sqrt();
+    let (ci_low, ci_high) = delong_ci(auc, se, 0.95);
+    let mut r = RankedRoc {
+        summary: AucSummary {
+            direction: dir,
+            n_cases: t.n_cases as usize,
+            n_controls: t.n_controls as usize,
+            auc,
+            variance,
+            se,
+            ci_low,
+            ci_high,
+        },
+        best_youden: Vec::new(),
+        best_closest_topleft: Vec::new(),
+        tally: t,
+        case_placement,
+        control_placement,
     };
-    let (v10, v01) = if cases.len() + controls.len() >= 100_000 {
-        std::thread::scope(|s| {
-            let h = s.spawn(v01);
-            let a = v10();
-            let b = h.join().unwrap_or_else(|_| v01());
-            (a, b)
+    let (mut best_j, mut best_d) = (f64::NEG_INFINITY, f64::INFINITY);
+    let (mut youden, mut topleft) = (Vec::new(), Vec::new());
+    r.for_each_point(|c| {
+        if c.youden > best_j {
+            best_j = c.youden;
+            youden.clear();
+        }
+        if c.youden == best_j {
+            youden.push(c);
+        }
+        if c.closest_topleft < best_d {
+            best_d = c.closest_topleft;
+            topleft.clear();
+        }
+        if c.closest_topleft == best_d {
+            topleft.push(c);
+        }
+    });
+    r.best_youden = youden;
+    r.best_closest_topleft = topleft;
+    Ok(r)
+}
+
+impl RankedRoc {
+    /// Every point of the curve in pROC's order (increasing thresholds for `<`, decreasing
+    /// for `>`): -Inf, the midpoints between consecutive distinct values, +Inf.
+    fn for_each_point(&self, mut f: impl FnMut(Coord)) {
+        let t = &self.tally;
+        let k = t.values.len();
+        let (np, nn) = (t.n_cases as f64, t.n_controls as f64);
+        let threshold = |j: usize| match j {
+            0 => f64::NEG_INFINITY,
+            j if j == k => f64::INFINITY,
+            j => (t.values[j - 1] + t.values[j]) / 2.0,
+        };
+        let point = |threshold: f64, tp: u64, fp: u64| {
+            let (tp, fp) = (tp as f64, fp as f64);
+            let tn = nn - fp;
+            let fn_ = np - tp;
+            let sensitivity = tp / np;
+            let specificity = tn / nn;
+            Coord {
+                threshold,
+                specificity,
+                sensitivity,
+                tp,
+                fp,
+                tn,
+                fn_,
+                youden: sensitivity + specificity,
+                closest_topleft: (1.0 - sensitivity).powi(2) + (1.0 - specificity).powi(2),
+            }
+        };
+        match self.summary.direction {
+            // positive if x >= threshold: rows at or above value j
+            RocDirection::ControlsLower => {
+                let (mut cases_below, mut controls_below) = (0, 0);
+                for j in 0..=k {
+                    f(point(threshold(j), t.n_cases - cases_below, t.n_controls - controls_below));
+                    if j < k {
+                        cases_below += t.cases_at[j];
+                        controls_below += t.controls_at[j];
+                    }
+                }
+            }
+            // positive if x <= threshold: rows below value j
+            RocDirection::ControlsHigher => {
+                let (mut cases_below, mut controls_below) = (t.n_cases, t.n_controls);
+                for j in (0..=k).rev() {
+                    f(point(threshold(j), cases_below, controls_below));
+                    if j > 0 {
+                        cases_below -= t.cases_at[j - 1];
+                        controls_below -= t.controls_at[j - 1];
+                    }
+                }
+            }
+        }
+    }
+
+    /// All coordinates, in pROC's order.
+    pub fn coords(&self) -> Vec<Coord> {
+        let mut out = Vec::with_capacity(self.tally.values.len() + 1);
+        self.for_each_point(|c| out.push(c));
+        out
+    }
+
+    /// The full curve (coordinates, group values and per-row placements). `predictor` and
+    /// `is_case` must be the ones this curve was built from, with `keep_rows`.
+    pub fn into_roc(self, predictor: &[f64], is_case: &[bool]) -> Result<Roc> {
+        if self.tally.codes.len() != predictor.len() || predictor.len() != is_case.len() {
+            return Err(StatsError::DimensionMismatch("the curve was built from other rows".into()));
+        }
+        let coords = self.coords();
+        let rows = || predictor.iter().zip(is_case).zip(&self.tally.codes);
+        let cases = rows().filter(|((_, c), _)| **c).map(|((v, _), _)| *v).collect();
+        let controls = rows().filter(|((_, c), _)| !**c).map(|((v, _), _)| *v).collect();
+        let placements_cases =
+            rows().filter(|((_, c), _)| **c).map(|(_, &r)| self.case_placement[r as usize]).collect();
+        let placements_controls =
+            rows().filter(|((_, c), _)| !**c).map(|(_, &r)| self.control_placement[r as usize]).collect();
+        let s = self.summary;
+        Ok(Roc {
+            direction: s.direction,
+            n_cases: s.n_cases,
+            n_controls: s.n_controls,
+            auc: s.auc,
+            variance: s.variance,
+            se: s.se,
+            ci_low: s.ci_low,
+            ci_high: s.ci_high,
+            coords,
+            best_youden: self.best_youden,
+            best_closest_topleft: self.best_closest_topleft,
+            cases,
+            controls,
+            placements_cases,
+            placements_controls,
         })
-    } else {
-        (v10(), v01())
-    };
-    let auc = v10.iter().sum::<f64>() / n;
-    (v10, v01, auc)
+    }
 }
 
-fn sample_var(x: &[f64]) -> f64 {
-    crate::describe::var(x)
+/// Paired DeLong test of two curves built with `keep_rows` from the same rows and `is_case`
+/// (as [`delong_paired`], without per-row placement vectors: one pass over the rows).
+pub fn delong_paired_ranked(
+    a: &RankedRoc,
+    b: &RankedRoc,
+    is_case: &[bool],
+    alternative: Alternative,
+) -> Result<PairedDelong> {
+    let n = is_case.len();
+    if a.tally.codes.len() != n || b.tally.codes.len() != n {
+        return Err(StatsError::DimensionMismatch("paired DeLong needs both curves on the same rows".into()));
+    }
+    // centred placement per (value, group): index 2 * value + is_case
+    let centred = |r: &RankedRoc| -> Vec<f64> {
+        r.control_placement
+            .iter()
+            .zip(&r.case_placement)
+            .flat_map(|(&v01, &v10)| [v01 - r.summary.auc, v10 - r.summary.auc])
+            .collect()
+    };
+    let (ta, tb) = (centred(a), centred(b));
+    let (ca, cb) = (&a.tally.codes, &b.tally.codes);
+    // (sum over controls, sum over cases) of the products
+    let sums = on_halves(n, &mut [], |rows, _| {
+        let (mut s0, mut s1) = (0.0f64, 0.0f64);
+        for i in rows {
+            let c = is_case[i] as usize;
+            let p = ta[2 * ca[i] as usize + c] * tb[2 * cb[i] as usize + c];
+            let w = c as f64;
+            s1 += p * w;
+            s0 += p - p * w;
+        }
+        (s0, s1)
+    });
+    let (s0, s1) = sums.iter().fold((0.0, 0.0), |acc, s| (acc.0 + s.0, acc.1 + s.1));
+    let (nc, nn) = (a.summary.n_cases as f64, a.summary.n_controls as f64);
+    let cov = s1 / (nc - 1.0) / nc + s0 / (nn - 1.0) / nn;
+    Ok(paired_test(a.summary.auc, a.summary.variance, b.summary.auc, b.summary.variance, cov, alternative))
 }
 
 fn sample_cov(x: &[f64], y: &[f64]) -> f64 {
@@ -195,18 +633,10 @@ fn sample_cov(x: &[f64], y: &[f64]) -> f64 {
     x.iter().zip(y).map(|(a, b)| (a - mx) * (b - my)).sum::<f64>() / (n - 1.0)
 }
 
-/// Build a ROC curve. `direction = None` chooses it as pROC: `<` if
-/// median(controls) <= median(cases), else `>`.
+/// Build a ROC curve with every coordinate and the per-row placements. `direction = None`
+/// chooses it as pROC: `<` if median(controls) <= median(cases), else `>`.
 pub fn roc(predictor: &[f64], is_case: &[bool], direction: Option<RocDirection>) -> Result<Roc> {
-    if predictor.len() != is_case.len() {
-        return Err(StatsError::DimensionMismatch("predictor and outcome lengths differ".into()));
-    }
-    if let Some(i) = predictor.iter().position(|v| v.is_nan()) {
-        return Err(StatsError::InvalidInput(format!("missing predictor value at row {}", i + 1)));
-    }
-    let cases: Vec<f64> = predictor.iter().zip(is_case).filter(|(_, c)| **c).map(|(v, _)| *v).collect();
-    let controls: Vec<f64> = predictor.iter().zip(is_case).filter(|(_, c)| !**c).map(|(v, _)| *v).collect();
-    roc_from_groups(&cases, &controls, direction)
+    roc_ranked(predictor, is_case, direction, true)?.into_roc(predictor, is_case)
 }
 
 /// Build a ROC curve from case and control values.
@@ -217,124 +647,15 @@ pub fn roc_from_groups(cases: &[f64], controls: &[f64], direction: Option<RocDir
     if cases.iter().chain(controls).any(|v| v.is_nan()) {
         return Err(StatsError::InvalidInput("missing predictor values".into()));
     }
-    // sort each group once; medians, placements and coordinates all use these
-    let mut sx = cases.to_vec();
-    sx.sort_unstable_by(f64::total_cmp);
-    let mut sc = controls.to_vec();
-    sc.sort_unstable_by(f64::total_cmp);
-    let dir = direction.unwrap_or_else(|| {
-        if quantile_type7_sorted(&sc, 0.5) <= quantile_type7_sorted(&sx, 0.5) {
-            RocDirection::ControlsLower
-        } else {
-            RocDirection::ControlsHigher
-        }
-    });
-    let (v10, v01, auc) = placements(cases, controls, &sx, &sc, dir);
-    let variance = sample_var(&v10) / cases.len() as f64 + sample_var(&v01) / controls.len() as f64;
-    let se = variance.sqrt();
-    let (ci_low, ci_high) = delong_ci(auc, se, 0.95);
-    let coords = roc_coords(&sx, &sc, dir);
-    let best_youden = best_points(&coords, |c| c.sensitivity + c.specificity, true);
-    let best_closest_topleft =
-        best_points(&coords, |c| (1.0 - c.sensitivity).powi(2) + (1.0 - c.specificity).powi(2), false);
-    Ok(Roc {
-        direction: dir,
-        n_cases: cases.len(),
-        n_controls: controls.len(),
-        auc,
-        variance,
-        se,
-        ci_low,
-        ci_high,
-        coords,
-        best_youden,
-        best_closest_topleft,
-        cases: cases.to_vec(),
-        controls: controls.to_vec(),
-        placements_cases: v10,
-        placements_controls: v01,
-    })
+    let predictor: Vec<f64> = cases.iter().chain(controls).copied().collect();
+    let is_case: Vec<bool> = (0..predictor.len()).map(|i| i < cases.len()).collect();
+    roc(&predictor, &is_case, direction)
 }
 
 /// DeLong CI: `qnorm(c(a/2, 1-a/2), auc, se)` clipped to [0, 1].
 pub fn delong_ci(auc: f64, se: f64, level: f64) -> (f64, f64) {
     let z = qnorm((1.0 - level) / 2.0);
     ((auc + z * se).max(0.0), (auc - z * se).min(1.0))
-}
-
-fn best_points(coords: &[Coord], crit: impl Fn(&Coord) -> f64, maximise: bool) -> Vec<Coord> {
-    let vals: Vec<f64> = coords.iter().map(&crit).collect();
-    let best = if maximise {
-        vals.iter().copied().fold(f64::NEG_INFINITY, f64::max)
-    } else {
-        vals.iter().copied().fold(f64::INFINITY, f64::min)
-    };
-    coords.iter().zip(&vals).filter(|(_, v)| **v == best).map(|(c, _)| *c).collect()
-}
-
-/// All coordinates in pROC's order (increasing thresholds for `<`, decreasing for `>`);
-/// `sx`, `sc`: cases and controls sorted.
-fn roc_coords(sx: &[f64], sc: &[f64], dir: RocDirection) -> Vec<Coord> {
-    // distinct values: merge of the two sorted groups
-    let mut all: Vec<f64> = Vec::with_capacity(sx.len() + sc.len());
-    let (mut i, mut j) = (0, 0);
-    while i < sx.len() || j < sc.len() {
-        let v = if j >= sc.len() || (i < sx.len() && sx[i].total_cmp(&sc[j]).is_le()) {
-            i += 1;
-            sx[i - 1]
-        } else {
-            j += 1;
-            sc[j - 1]
-        };
-        if all.last() != Some(&v) {
-            all.push(v);
-        }
-    }
-    let mut thr = Vec::with_capacity(all.len() + 1);
-    thr.push(f64::NEG_INFINITY);
-    for w in all.windows(2) {
-        thr.push((w[0] + w[1]) / 2.0);
-    }
-    thr.push(f64::INFINITY);
-    if all.len() == 1 {
-        thr = vec![f64::NEG_INFINITY, f64::INFINITY];
-    }
-    let (np, nn) = (sx.len() as f64, sc.len() as f64);
-    let mut out: Vec<Coord> = thr
-        .iter()
-        .map(|&t| {
-            let (tp, fp) = match dir {
-                // positive if x >= t
-                RocDirection::ControlsLower => (
-                    (sx.len() - sx.partition_point(|v| *v < t)) as f64,
-                    (sc.len() - sc.partition_point(|v| *v < t)) as f64,
-                ),
-                // positive if x <= t
-                RocDirection::ControlsHigher => {
-                    (sx.partition_point(|v| *v <= t) as f64, sc.partition_point(|v| *v <= t) as f64)
-                }
-            };
-            let tn = nn - fp;
-            let fn_ = np - tp;
-            let sens = tp / np;
-            let spec = tn / nn;
-            Coord {
-                threshold: t,
-                specificity: spec,
-                sensitivity: sens,
-                tp,
-                fp,
-                tn,
-                fn_,
-                youden: sens + spec,
-                closest_topleft: (1.0 - sens).powi(2) + (1.0 - spec).powi(2),
-            }
-        })
-        .collect();
-    if dir == RocDirection::ControlsHigher {
-        out.reverse();
-    }
-    out
 }
 
 /// DeLong CI at another level.
@@ -369,8 +690,13 @@ pub fn delong_paired(a: &Roc, b: &Roc, alternative: Alternative) -> Result<Paire
     }
     let cov = sample_cov(&a.placements_cases, &b.placements_cases) / a.n_cases as f64
         + sample_cov(&a.placements_controls, &b.placements_controls) / a.n_controls as f64;
-    let sd = (a.variance + b.variance - 2.0 * cov).sqrt();
-    let d = a.auc - b.auc;
+    Ok(paired_test(a.auc, a.variance, b.auc, b.variance, cov, alternative))
+}
+
+/// Z test of two correlated AUCs given their DeLong variances and covariance.
+fn paired_test(auc1: f64, var1: f64, auc2: f64, var2: f64, cov: f64, alternative: Alternative) -> PairedDelong {
+    let sd = (var1 + var2 - 2.0 * cov).sqrt();
+    let d = auc1 - auc2;
     let z = d / sd;
     let p = match alternative {
         Alternative::TwoSided => p_two_sided_normal(z),
@@ -378,15 +704,7 @@ pub fn delong_paired(a: &Roc, b: &Roc, alternative: Alternative) -> Result<Paire
         Alternative::Less => pnorm(z),
     };
     let q = qnorm(0.975);
-    Ok(PairedDelong {
-        z,
-        p,
-        auc1: a.auc,
-        auc2: b.auc,
-        covariance: cov,
-        diff_ci_low: d - q * sd,
-        diff_ci_high: d + q * sd,
-    })
+    PairedDelong { z, p, auc1, auc2, covariance: cov, diff_ci_low: d - q * sd, diff_ci_high: d + q * sd }
 }
 
 /// Unpaired DeLong test result.
@@ -485,4 +803,100 @@ pub fn bootstrap_auc_ci(r: &Roc, replicates: usize, level: f64, seed: u64) -> Re
         ci_high: quantile_type7_sorted(&sorted, 1.0 - a),
         se: crate::describe::sd(&aucs),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// pROC's definitions written out by brute force: AUC = P(case > control) + P(tie) / 2
+    /// (for `<`), placements per row, points at every midpoint threshold by comparison.
+    fn brute_auc(x: &[f64], is_case: &[bool], dir: RocDirection) -> f64 {
+        let (mut s, mut pairs) = (0.0, 0.0);
+        let group = |case: bool| x.iter().zip(is_case).filter(move |(_, c)| **c == case).map(|(v, _)| *v);
+        for a in group(true) {
+            for b in group(false) {
+                let win = match dir {
+                    RocDirection::ControlsLower => a > b,
+                    RocDirection::ControlsHigher => a < b,
+                };
+                s += if a == b {
+                    0.5
+                } else if win {
+                    1.0
+                } else {
+                    0.0
+                };
+                pairs += 1.0;
+            }
+        }
+        s / pairs
+    }
+
+    fn sample(n: usize, seed: u64, levels: u64) -> (Vec<f64>, Vec<bool>) {
+        let mut rng = crate::rng::Rng::new(seed);
+        let x: Vec<f64> = (0..n).map(|_| rng.below(levels as usize) as f64 / 100.0 - 1.0).collect();
+        let y: Vec<bool> = x.iter().map(|&v| v + rng.below(100) as f64 / 50.0 > 0.5).collect();
+        (x, y)
+    }
+
+    #[test]
+    fn hashed_tally_on_two_threads_equals_the_sorted_tally() {
+        let (x, y) = sample(150_000, 7, 700);
+        let hashed = Tally::new(&x, &y, true);
+        assert_eq!(hashed, Tally::by_sorting(&x, &y, true));
+        assert_eq!(hashed.values.len(), 700);
+    }
+
+    #[test]
+    fn many_distinct_values_fall_back_to_sorting() {
+        let (x, y) = sample(MAX_HASHED * 3, 11, 1 << 40);
+        let t = Tally::new(&x, &y, true);
+        assert!(t.values.len() > MAX_HASHED);
+        assert_eq!(t, Tally::by_sorting(&x, &y, true));
+    }
+
+    #[test]
+    fn minus_zero_and_zero_are_one_value() {
+        let x = [-0.0, 0.0, 1.0, -0.0, 2.0];
+        let y = [false, true, true, false, true];
+        let r = roc_ranked(&x, &y, None, false).unwrap();
+        assert_eq!(r.tally.values, vec![0.0, 1.0, 2.0]);
+        assert_eq!(r.coords().len(), 4);
+    }
+
+    proptest! {
+        #[test]
+        fn curve_matches_the_definitions(raw in proptest::collection::vec((0u8..12, any::<bool>()), 2..60),
+                                         raw2 in proptest::collection::vec(0u8..9, 60)) {
+            let x: Vec<f64> = raw.iter().map(|r| r.0 as f64 * 0.25).collect();
+            let x2: Vec<f64> = raw2[..x.len()].iter().map(|&r| r as f64).collect();
+            let y: Vec<bool> = raw.iter().map(|r| r.1).collect();
+            prop_assume!(y.iter().any(|c| *c) && y.iter().any(|c| !*c));
+            let r = roc(&x, &y, None).unwrap();
+            prop_assert!((r.auc - brute_auc(&x, &y, r.direction)).abs() < 1e-14);
+            // the AUC is the mean of either group's placements
+            let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+            prop_assert!((mean(&r.placements_cases) - r.auc).abs() < 1e-14);
+            prop_assert!((mean(&r.placements_controls) - r.auc).abs() < 1e-14);
+            // every point counts the rows on the positive side of its threshold
+            for c in &r.coords {
+                let pos = |v: f64| match r.direction {
+                    RocDirection::ControlsLower => v >= c.threshold,
+                    RocDirection::ControlsHigher => v <= c.threshold,
+                };
+                let tp = x.iter().zip(&y).filter(|(v, k)| **k && pos(**v)).count() as f64;
+                let fp = x.iter().zip(&y).filter(|(v, k)| !**k && pos(**v)).count() as f64;
+                prop_assert_eq!((c.tp, c.fp), (tp, fp));
+            }
+            // the one-pass paired test equals the per-row one
+            let (a, b) = (roc_ranked(&x, &y, None, true).unwrap(), roc_ranked(&x2, &y, None, true).unwrap());
+            let (fa, fb) = (a.clone().into_roc(&x, &y).unwrap(), b.clone().into_roc(&x2, &y).unwrap());
+            let fast = delong_paired_ranked(&a, &b, &y, Alternative::TwoSided).unwrap();
+            let rows = delong_paired(&fa, &fb, Alternative::TwoSided).unwrap();
+            let (f, g) = (fast.covariance, rows.covariance);
+            prop_assert!((f.is_nan() && g.is_nan()) || (f - g).abs() <= 1e-12 * g.abs().max(1e-3), "{} vs {}", f, g);
+        }
+    }
 }
