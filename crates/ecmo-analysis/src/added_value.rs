@@ -10,17 +10,20 @@ use ecmo_stats::reclassification::{Reclassification, reclassification};
 use ecmo_stats::stability::{SelectionStability, selection_stability};
 use ecmo_stats::validate::Selection;
 use serde::Serialize;
+use std::borrow::Cow;
 
 /// Outcome, its coding, the rows used and one column of predicted risks per model.
-type Risks = (Vec<f64>, BinaryCoding, crate::table::RowSelection, Vec<Vec<f64>>);
+type Risks<'a> = (Vec<f64>, BinaryCoding, crate::table::RowSelection, Vec<Cow<'a, [f64]>>);
 
 /// Outcome and columns of predicted risks on the rows complete in all of them.
-fn risks(table: &Table, outcome: &str, positive: Option<&str>, columns: &[String]) -> Result<Risks> {
+fn risks<'a>(table: &'a Table, outcome: &str, positive: Option<&str>, columns: &[String]) -> Result<Risks<'a>> {
     let (y, coding, sel) = crate::logistic::outcome_and_rows(table, outcome, positive, columns)?;
     let mut p = Vec::new();
     for c in columns {
-        let v = table.numeric_rows(c, &sel.rows)?;
-        if let Some(k) = v.iter().position(|x| !(0.0..=1.0).contains(x)) {
+        let v = table.numeric_selected(c, &sel)?;
+        if v.iter().fold(false, |bad, x| bad | !(0.0..=1.0).contains(x))
+            && let Some(k) = v.iter().position(|x| !(0.0..=1.0).contains(x))
+        {
             return Err(AnalysisError::Value {
                 source_name: table.source.clone(),
                 line: table.line(sel.rows[k]),
@@ -125,7 +128,7 @@ pub fn decision_run(table: &Table, req: &DecisionRequest) -> Result<DecisionRepo
         return Err(AnalysisError::Request("no model columns given".into()));
     }
     let (y, coding, sel, p) = risks(table, &req.outcome, req.positive.as_deref(), &req.models)?;
-    let models: Vec<(&str, &[f64])> = req.models.iter().zip(&p).map(|(n, v)| (n.as_str(), v.as_slice())).collect();
+    let models: Vec<(&str, &[f64])> = req.models.iter().zip(&p).map(|(n, v)| (n.as_str(), &v[..])).collect();
     let curve = decision_curve(&y, &models, &req.thresholds)?;
     let difference = if req.bootstrap > 0 {
         if models.len() < 2 {

@@ -108,6 +108,99 @@ fn nri_from(m: &[f64; 4], na: f64, nb: f64, level: f64) -> Nri {
     }
 }
 
+/// Per outcome class (index 0 non-events, 1 events): rows, upward and downward moves of the
+/// predicted risk, and the sum of its change.
+#[derive(Debug, Clone, Copy, Default)]
+struct Moments {
+    count: [f64; 2],
+    up: [f64; 2],
+    down: [f64; 2],
+    sum: [f64; 2],
+    /// Rows with a risk outside [0, 1] or an outcome other than 0/1.
+    invalid: f64,
+}
+
+/// Independent accumulators per quantity, so the loops vectorise; counts of 0/1 in `f64` are
+/// exact up to 2^53 rows.
+const LANES: usize = 4;
+
+impl Moments {
+    fn add(self, o: &Moments) -> Moments {
+        let add = |a: [f64; 2], b: [f64; 2]| [a[0] + b[0], a[1] + b[1]];
+        Moments {
+            count: add(self.count, o.count),
+            up: add(self.up, o.up),
+            down: add(self.down, o.down),
+            sum: add(self.sum, o.sum),
+            invalid: self.invalid + o.invalid,
+        }
+    }
+
+    fn first_pass(y: &[f64], p_new: &[f64], p_old: &[f64]) -> Moments {
+        // `e` is 0 or 1, so `v - v * e` is exactly the non-event share of `v`
+        let risk = |p: f64| (0.0..=1.0).contains(&p);
+        let [events, up_ev, down_ev, up, down, sum_ev, sum_ne, invalid] = lane_sums(y.len(), |i| {
+            let (e, a, b) = (y[i], p_new[i], p_old[i]);
+            let d = a - b;
+            let (u, w) = ((d > 0.0) as u8 as f64, (d < 0.0) as u8 as f64);
+            let bad = !(risk(a) & risk(b) & ((e == 0.0) | (e == 1.0)));
+            [e, u * e, w * e, u, w, d * e, d - d * e, bad as u8 as f64]
+        });
+        Moments {
+            count: [y.len() as f64 - events, events],
+            up: [up - up_ev, up_ev],
+            down: [down - down_ev, down_ev],
+            sum: [sum_ne, sum_ev],
+            invalid,
+        }
+    }
+
+    /// Sums of squared deviations of the change from its class mean.
+    fn squares(y: &[f64], p_new: &[f64], p_old: &[f64], mean: [f64; 2]) -> [f64; 2] {
+        let [ne, ev] = lane_sums(y.len(), |i| {
+            let e = y[i];
+            let d = p_new[i] - p_old[i] - (mean[1] * e + mean[0] * (1.0 - e));
+            let q = d * d;
+            [q - q * e, q * e]
+        });
+        [ne, ev]
+    }
+}
+
+/// Column sums of `row(i)` for `i` in `0..n`, with `LANES` independent accumulators per
+/// quantity so the loop vectorises.
+#[inline(always)]
+fn lane_sums<const Q: usize>(n: usize, row: impl Fn(usize) -> [f64; Q]) -> [f64; Q] {
+    let mut acc = [[0.0f64; LANES]; Q];
+    let full = n / LANES * LANES;
+    for i in (0..full).step_by(LANES) {
+        for l in 0..LANES {
+            for (a, v) in acc.iter_mut().zip(row(i + l)) {
+                a[l] += v;
+            }
+        }
+    }
+    for i in full..n {
+        for (a, v) in acc.iter_mut().zip(row(i)) {
+            a[0] += v;
+        }
+    }
+    acc.map(|a| a.iter().sum())
+}
+
+/// `f` on the two halves of `0..n` on two threads for large `n`, else on the whole.
+fn halves<T: Send>(n: usize, f: impl Fn(std::ops::Range<usize>) -> T + Sync) -> Vec<T> {
+    if n < 200_000 {
+        return vec![f(0..n)];
+    }
+    std::thread::scope(|s| {
+        let f = &f;
+        let h = s.spawn(move || f(n / 2..n));
+        let a = f(0..n / 2);
+        vec![a, h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))]
+    })
+}
+
 /// NRI (continuous and, with `cutoffs`, categorical) and IDI of `p_new` over `p_old`.
 pub fn reclassification(
     y: &[f64],
@@ -119,38 +212,35 @@ pub fn reclassification(
     if y.len() != p_old.len() || y.len() != p_new.len() {
         return Err(StatsError::DimensionMismatch("outcome and predictions differ in length".into()));
     }
-    for (i, (&a, &b)) in p_old.iter().zip(p_new).enumerate() {
-        if !(0.0..=1.0).contains(&a) || !(0.0..=1.0).contains(&b) {
-            return Err(StatsError::InvalidInput(format!("row {}: predicted risks must lie in [0, 1]", i + 1)));
-        }
-    }
-    if y.iter().any(|&v| v != 0.0 && v != 1.0) {
-        return Err(StatsError::InvalidInput("outcome must be 0/1".into()));
-    }
     if cutoffs.windows(2).any(|w| w[0] >= w[1]) || cutoffs.iter().any(|c| !(0.0..=1.0).contains(c)) {
         return Err(StatsError::InvalidInput("risk cut-offs must increase within [0, 1]".into()));
     }
-    let events = y.iter().filter(|&&v| v == 1.0).count();
-    let nonevents = y.len() - events;
+    // first pass: counts of moves and sums of the change d = p_new - p_old per outcome class,
+    // and whether any input is out of range; second pass: sums of squares about the class
+    // means (two passes as R's var)
+    let first = halves(y.len(), |r| Moments::first_pass(&y[r.clone()], &p_new[r.clone()], &p_old[r]));
+    let m = first.iter().fold(Moments::default(), |acc, x| acc.add(x));
+    if m.invalid > 0.0 {
+        let risk = |p: &f64| (0.0..=1.0).contains(p);
+        if let Some(i) = p_old.iter().zip(p_new).position(|(a, b)| !risk(a) || !risk(b)) {
+            return Err(StatsError::InvalidInput(format!("row {}: predicted risks must lie in [0, 1]", i + 1)));
+        }
+        return Err(StatsError::InvalidInput("outcome must be 0/1".into()));
+    }
+    let (na, nb) = (m.count[1], m.count[0]);
+    let (events, nonevents) = (na as usize, nb as usize);
     if events < 2 || nonevents < 2 {
         return Err(StatsError::NotEnoughData("need at least two events and two non-events".into()));
     }
-    let (na, nb) = (events as f64, nonevents as f64);
-    // one pass: reclassification counts (continuous and categorical) and Welford moments of
-    // the change in predicted risk per outcome class
-    let cat = |p: f64| cutoffs.partition_point(|c| *c <= p);
-    let mut moves = [[0.0f64; 4]; 2]; // [continuous, categorical] x [up_ev, down_ev, up_ne, down_ne]
-    let (mut mean, mut m2, mut cnt) = ([0.0f64; 2], [0.0f64; 2], [0.0f64; 2]);
-    for ((&yi, &a), &b) in y.iter().zip(p_new).zip(p_old) {
-        let d = a - b;
-        let ev = (yi == 1.0) as usize; // 1 = event
-        let k = if ev == 1 { 0 } else { 2 };
-        if d > 0.0 {
-            moves[0][k] += 1.0;
-        } else if d < 0.0 {
-            moves[0][k + 1] += 1.0;
-        }
-        if !cutoffs.is_empty() {
+    let mean = [m.sum[0] / nb, m.sum[1] / na];
+    let second = halves(y.len(), |r| Moments::squares(&y[r.clone()], &p_new[r.clone()], &p_old[r], mean));
+    let m2 = second.iter().fold([0.0; 2], |acc, s| [acc[0] + s[0], acc[1] + s[1]]);
+    let mut moves = [[m.up[1], m.down[1], m.up[0], m.down[0]], [0.0; 4]];
+    if !cutoffs.is_empty() {
+        // categorical moves (category = number of cut-offs <= p, as findInterval)
+        let cat = |p: f64| cutoffs.partition_point(|c| *c <= p);
+        for ((&yi, &a), &b) in y.iter().zip(p_new).zip(p_old) {
+            let k = if yi == 1.0 { 0 } else { 2 };
             let (ca, cb) = (cat(a), cat(b));
             if ca > cb {
                 moves[1][k] += 1.0;
@@ -158,10 +248,6 @@ pub fn reclassification(
                 moves[1][k + 1] += 1.0;
             }
         }
-        cnt[ev] += 1.0;
-        let delta = d - mean[ev];
-        mean[ev] += delta / cnt[ev];
-        m2[ev] += delta * (d - mean[ev]);
     }
     let nri_continuous = nri_from(&moves[0], na, nb, level);
     let nri_categorical = (!cutoffs.is_empty()).then(|| nri_from(&moves[1], na, nb, level));
