@@ -72,7 +72,7 @@ pub fn run(table: &Table, req: &CompetingRequest) -> Result<CompetingReport> {
     if sel.rows.is_empty() {
         return Err(AnalysisError::Request(format!("no complete rows in {}", cols.join(", "))));
     }
-    let time = table.numeric_rows(&req.time, &sel.rows)?;
+    let time = table.numeric_selected(&req.time, &sel)?;
     if let Some(k) = time.iter().position(|t| *t < 0.0) {
         return Err(AnalysisError::Value {
             source_name: table.source.clone(),
@@ -92,7 +92,8 @@ pub fn run(table: &Table, req: &CompetingRequest) -> Result<CompetingReport> {
     let code_of = |k: usize| -> u32 {
         if Some(k) == cens { 0 } else { causes.iter().position(|c| *c == levels[k]).map(|p| p as u32 + 1).unwrap_or(0) }
     };
-    let cause: Vec<u32> = sel.rows.iter().map(|&r| codes[r].map(code_of).unwrap_or(0)).collect();
+    let level_code: Vec<u32> = (0..levels.len()).map(code_of).collect();
+    let cause: Vec<u32> = sel.rows.iter().map(|&r| codes[r].map_or(0, |k| level_code[k])).collect();
     let group = match &req.group {
         Some(g) => {
             let (gl, gc) = table.levels(g)?;

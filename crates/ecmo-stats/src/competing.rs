@@ -30,11 +30,7 @@ fn check(time: &[f64], cause: &[u32]) -> Result<()> {
 
 /// Indices ordered by time (stable, as R's `order`).
 fn by_time(time: &[f64]) -> Vec<usize> {
-    // sorting (time, index) pairs in place is cache-friendly; the index breaks ties, which
-    // makes the unstable sort give the stable order
-    let mut v: Vec<(f64, usize)> = time.iter().copied().zip(0..).collect();
-    v.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-    v.into_iter().map(|(_, i)| i).collect()
+    crate::radix::order_ascending(time)
 }
 
 /// Ranges of equal times in sorted order.
@@ -343,7 +339,8 @@ pub fn cumulative_incidence(
     }
     let causes: Vec<u32> = (1..=k_max).filter(|k| cause.contains(k)).collect();
     let n = time.len();
-    let (codes, labels): (Vec<usize>, Vec<String>) = match group {
+    let all = vec!["all".to_string()];
+    let (codes, labels): (Option<&[usize]>, &[String]) = match group {
         Some((g, l)) => {
             if g.len() != n {
                 return Err(StatsError::DimensionMismatch("group and time differ in length".into()));
@@ -351,50 +348,64 @@ pub fn cumulative_incidence(
             if let Some(i) = g.iter().position(|&x| x >= l.len()) {
                 return Err(StatsError::InvalidInput(format!("row {}: group code without a label", i + 1)));
             }
-            (g.to_vec(), l.to_vec())
+            (Some(g), l)
         }
-        None => (vec![0; n], vec!["all".to_string()]),
+        None => (None, &all),
     };
-    // groups without rows are left out, as cuminc does
-    let present: Vec<usize> = (0..labels.len()).filter(|k| codes.contains(k)).collect();
-    // one stable sort by time serves every group, cause and test
+    // one stable sort by time serves every group, cause and test; the rows are then read in
+    // that order once, so everything after works on contiguous sorted arrays
     let order = by_time(time);
-    let mut curves = Vec::new();
-    for &gi in &present {
-        let rows: Vec<usize> = order.iter().copied().filter(|&i| codes[i] == gi).collect();
-        let t: Vec<f64> = rows.iter().map(|&i| time[i]).collect();
-        let c: Vec<u32> = rows.iter().map(|&i| cause[i]).collect();
-        for &k in &causes {
-            curves.push(CifCurve {
-                group: labels[gi].clone(),
-                cause: k,
-                cause_name: cause_names[k as usize - 1].clone(),
-                n: rows.len(),
-                events: c.iter().filter(|&&x| x == k).count(),
-                points: cif_one(&t, &c, k, level),
-            });
-        }
+    let t: Vec<f64> = order.iter().map(|&i| time[i]).collect();
+    let c: Vec<u32> = order.iter().map(|&i| cause[i]).collect();
+    let mut size = vec![0usize; labels.len()];
+    let g: Vec<usize> = match codes {
+        Some(codes) => order.iter().map(|&i| codes[i]).collect(),
+        None => Vec::new(),
+    };
+    match codes {
+        Some(codes) => codes.iter().for_each(|&k| size[k] += 1),
+        None => size[0] = n,
     }
-    let mut tests = Vec::new();
-    if present.len() > 1 {
+    drop(order);
+    // groups without rows are left out, as cuminc does; `index[label]` = position among them
+    let present: Vec<usize> = (0..labels.len()).filter(|&k| size[k] > 0).collect();
+    let mut index = vec![0usize; labels.len()];
+    for (p, &k) in present.iter().enumerate() {
+        index[k] = p;
+    }
+    let curves_of = || -> Vec<CifCurve> {
+        let mut curves = Vec::new();
+        for &gi in &present {
+            let (tg, cg): (Vec<f64>, Vec<u32>) = if present.len() == 1 {
+                (Vec::new(), Vec::new())
+            } else {
+                g.iter().zip(t.iter().zip(&c)).filter(|(k, _)| **k == gi).map(|(_, (a, b))| (*a, *b)).unzip()
+            };
+            let (tg, cg) = if present.len() == 1 { (&t[..], &c[..]) } else { (&tg[..], &cg[..]) };
+            for &k in &causes {
+                curves.push(CifCurve {
+                    group: labels[gi].clone(),
+                    cause: k,
+                    cause_name: cause_names[k as usize - 1].clone(),
+                    n: tg.len(),
+                    events: cg.iter().filter(|&&x| x == k).count(),
+                    points: cif_one(tg, cg, k, level),
+                });
+            }
+        }
+        curves
+    };
+    let tests_of = || -> Vec<GrayTest> {
+        let mut tests = Vec::new();
+        if present.len() < 2 {
+            return tests;
+        }
         let ng = present.len();
-        let g: Vec<usize> = order.iter().map(|&i| present.iter().position(|p| *p == codes[i]).unwrap_or(0)).collect();
-        let t: Vec<f64> = order.iter().map(|&i| time[i]).collect();
+        let gp: Vec<usize> = g.iter().map(|&k| index[k]).collect();
         for &k in &causes {
-            let m: Vec<u8> = order
-                .iter()
-                .map(|&i| cause[i])
-                .map(|c| {
-                    if c == 0 {
-                        0
-                    } else if c == k {
-                        1
-                    } else {
-                        2
-                    }
-                })
-                .collect();
-            let (s, v) = gray_scores(&t, &m, &g, ng, rho);
+            // 0 censored, 1 this cause, 2 another cause
+            let m: Vec<u8> = c.iter().map(|&x| (x != 0) as u8 + (x != 0 && x != k) as u8).collect();
+            let (s, v) = gray_scores(&t, &m, &gp, ng, rho);
             let q = ng - 1;
             let statistic = quad_form_inv(&v, q, &s).unwrap_or(f64::NAN);
             tests.push(GrayTest {
@@ -407,7 +418,18 @@ pub fn cumulative_incidence(
                 covariance: Matrix { nrow: q, ncol: q, data: v },
             });
         }
-    }
+        tests
+    };
+    // the curves and the tests are independent: two threads for large data
+    let (curves, tests) = if n >= 100_000 {
+        std::thread::scope(|sc| {
+            let h = sc.spawn(tests_of);
+            let curves = curves_of();
+            (curves, h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+        })
+    } else {
+        (curves_of(), tests_of())
+    };
     Ok(CumulativeIncidence {
         method: "Aalen-Johansen cumulative incidence with cmprsk::cuminc variance; log(-log) CIs; Gray's test".into(),
         n,
