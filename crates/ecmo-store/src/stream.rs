@@ -21,8 +21,6 @@ use ecmo_domain::{
     SupportPeriod, Timestamp, Unit,
 };
 mod fast;
-#[cfg(unix)]
-mod mapped;
 
 use std::collections::HashMap;
 use std::fs::File;

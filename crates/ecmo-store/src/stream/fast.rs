@@ -10,12 +10,10 @@
 //!
 //! Workers number lines from the start of their block; the consumer, which sees
 //! the blocks in order, adds the line of the block's first row (so the splitter
-//! does not have to count lines). Blocks are mapped from the page cache where
-//! the platform allows (`mapped.rs`: no copy); otherwise they are read into a few
-//! buffers that go back to the splitter once parsed.
+//! does not have to count lines). Block buffers go back to the splitter once
+//! parsed, so the file is read into the same few buffers throughout (mapping the
+//! file instead of reading it was tried: no less CPU time, see bench/README.md).
 
-#[cfg(unix)]
-use super::mapped::{self, MappedBlock};
 use super::{Cells, CodeKey, Codes, StreamError};
 use crate::csv_format::RowError;
 use ecmo_domain::{InfusionChange, Observation};
@@ -39,7 +37,9 @@ pub(super) trait Record: Sized + Send + 'static {
 }
 
 impl Record for Observation {
-    const ROWS_PER_RUN: usize = 1024;
+    // A median run has ~600 rows, one in ten more than 1,400: with room for 1,024, growing the
+    // vector (a copy of up to 80 kB) cost 2-3 % of all instructions; untouched room is not resident.
+    const ROWS_PER_RUN: usize = 2048;
     fn parse(row: &Row<'_>, _run: usize, codes: &mut Codes) -> Result<Self, StreamError> {
         super::observation(row, codes)
     }
@@ -100,27 +100,10 @@ struct Block<T> {
 }
 
 struct Job<T> {
-    data: Data,
+    data: Vec<u8>,
+    /// Bytes of `data` that belong to the block (the buffer may be longer).
+    len: usize,
     out: SyncSender<Block<T>>,
-}
-
-/// The bytes of a block.
-enum Data {
-    /// Read into a buffer; the first `len` bytes belong to the block (the buffer may be longer).
-    Read { buf: Vec<u8>, len: usize },
-    /// Mapped from the page cache: `len` bytes from `from`.
-    #[cfg(unix)]
-    Mapped { map: MappedBlock, from: usize, len: usize },
-}
-
-impl Data {
-    fn bytes(&self) -> &[u8] {
-        match self {
-            Data::Read { buf, len } => &buf[..*len],
-            #[cfg(unix)]
-            Data::Mapped { map, from, len } => &map.bytes()[*from..*from + *len],
-        }
-    }
 }
 
 /// Parsed segments of a record file, in file order.
@@ -175,26 +158,19 @@ impl<T: Record> Pipeline<T> {
                         },
                         Err(_) => return,
                     };
-                    let block = parse_block(&shared, job.data.bytes(), &mut codes);
-                    // Closed receivers mean the stream was dropped; a mapped block is unmapped here.
-                    if let Data::Read { buf, .. } = job.data {
-                        let _ = recycle_tx.send(buf);
-                    }
+                    let block = parse_block(&shared, &job.data[..job.len], &mut codes);
+                    // Closed receivers mean the stream was dropped.
+                    let _ = recycle_tx.send(job.data);
                     let _ = job.out.send(block);
                 }
             });
         }
         std::thread::spawn(move || {
-            let send = |data: Data| {
+            let send = |data: Vec<u8>, len: usize| {
                 let (tx, rx) = sync_channel(1);
-                job_tx.send(Job { data, out: tx }).is_ok() && order_tx.send(rx).is_ok()
+                job_tx.send(Job { data, len, out: tx }).is_ok() && order_tx.send(rx).is_ok()
             };
-            let result = match split_mapped(&file, offset, &send) {
-                Split::Done => Ok(()),
-                Split::Unmappable(at) => split_read(&mut file, at, &recycle_rx, &send),
-                Split::Failed(e) => Err(e),
-            };
-            if let Err(e) = result {
+            if let Err(e) = split_read(&mut file, offset, &recycle_rx, &send) {
                 let (tx, rx) = sync_channel(1);
                 let error = StreamError::Csv { file: file_name.into(), source: csv::Error::from(e) };
                 let _ = tx.send(Block { segments: vec![Segment::fatal(error)], lines: 0 });
@@ -246,68 +222,13 @@ impl<T> Pipeline<T> {
     }
 }
 
-/// How splitting by mapping ended.
-enum Split {
-    /// Every block was sent (or the stream was dropped).
-    Done,
-    /// The file cannot be mapped (not on this platform, or not by this file system): read it from
-    /// this offset instead. Only before the first block.
-    Unmappable(u64),
-    Failed(std::io::Error),
-}
-
-/// Cut the file from `offset` into blocks at record boundaries, each mapped from the page cache.
-#[cfg(unix)]
-fn split_mapped(file: &File, offset: u64, send: &impl Fn(Data) -> bool) -> Split {
-    let len = match file.metadata() {
-        Ok(m) if m.is_file() => m.len(),
-        Ok(_) => return Split::Unmappable(offset),
-        Err(e) => return Split::Failed(e),
-    };
-    let page = mapped::page_size();
-    let mut start = offset;
-    let mut want = BLOCK as u64;
-    while start < len {
-        let map_from = start & !(page - 1);
-        let end = (start + want).min(len);
-        let map = match usize::try_from(end - map_from).map_err(std::io::Error::other) {
-            Ok(n) => MappedBlock::new(file, map_from, n),
-            Err(e) => Err(e),
-        };
-        let map = match map {
-            Ok(m) => m,
-            Err(_) if start == offset => return Split::Unmappable(offset),
-            Err(e) => return Split::Failed(e),
-        };
-        // Both below `end - map_from`, which fits in usize.
-        let from = (start - map_from) as usize;
-        let cut = if end == len { map.bytes().len() - from } else { record_boundary(&map.bytes()[from..]) };
-        if cut == 0 {
-            // One record longer than the block: map more.
-            want += BLOCK as u64;
-            continue;
-        }
-        want = BLOCK as u64;
-        start += cut as u64;
-        if !send(Data::Mapped { map, from, len: cut }) {
-            return Split::Done;
-        }
-    }
-    Split::Done
-}
-
-#[cfg(not(unix))]
-fn split_mapped(_: &File, offset: u64, _: &impl Fn(Data) -> bool) -> Split {
-    Split::Unmappable(offset)
-}
-
 /// Cut the file from `offset` into blocks at record boundaries, read into buffers that the workers
 /// hand back through `recycle` once parsed (so the file is read into the same few buffers throughout).
 fn split_read(
     file: &mut File,
     offset: u64,
     recycle: &Receiver<Vec<u8>>,
-    send: &impl Fn(Data) -> bool,
+    send: &impl Fn(Vec<u8>, usize) -> bool,
 ) -> std::io::Result<()> {
     file.seek(SeekFrom::Start(offset))?;
     // Buffers are zeroed once, when first made, and then reused: `filled` says how much is data.
@@ -346,7 +267,7 @@ fn split_read(
         next[..rest].copy_from_slice(&buf[cut..filled]);
         let data = std::mem::replace(&mut buf, next);
         filled = rest;
-        if !send(Data::Read { buf: data, len: cut }) {
+        if !send(data, cut) {
             return Ok(());
         }
     }
@@ -636,18 +557,8 @@ fn parse_with_csv<T: Record>(shared: &Shared, data: &[u8], codes: &mut Codes) ->
 mod tests {
     use super::*;
 
-    /// The blocks each splitter sends, as bytes.
-    fn blocks(split: impl FnOnce(&dyn Fn(Data) -> bool)) -> Vec<Vec<u8>> {
-        let out = std::cell::RefCell::new(Vec::new());
-        split(&|d: Data| {
-            out.borrow_mut().push(d.bytes().to_vec());
-            true
-        });
-        out.into_inner()
-    }
-
     #[test]
-    fn mapped_and_read_blocks_are_cut_at_the_same_record_boundaries() {
+    fn blocks_are_cut_at_record_boundaries_and_hold_the_whole_file() {
         use std::io::Write;
         let mut text = b"run_id,time,quantity,value,unit,start\n".to_vec();
         let header = text.len() as u64;
@@ -660,15 +571,18 @@ mod tests {
         let mut f = tempfile::tempfile().unwrap();
         f.write_all(&text).unwrap();
         let (_, recycle) = channel();
-        let read = blocks(|send| split_read(&mut f, header, &recycle, &send).unwrap());
-        // Off unix nothing is mapped (the reader falls back to reading).
-        let mapped = blocks(|send| assert!(matches!(split_mapped(&f, header, &send), Split::Done) || !cfg!(unix)));
-        assert!(read.len() > 2);
-        assert_eq!(read.concat(), &text[header as usize..]);
-        assert!(read.iter().all(|b| b.ends_with(b"\n") || b.ends_with(b",")));
-        if cfg!(unix) {
-            assert_eq!(mapped, read);
-        }
+        let blocks = std::cell::RefCell::new(Vec::new());
+        split_read(&mut f, header, &recycle, &|data: Vec<u8>, len| {
+            blocks.borrow_mut().push(data[..len].to_vec());
+            true
+        })
+        .unwrap();
+        let blocks = blocks.into_inner();
+        assert!(blocks.len() > 2);
+        assert_eq!(blocks.concat(), &text[header as usize..]);
+        let (last, whole) = blocks.split_last().unwrap();
+        assert!(whole.iter().all(|b| b.ends_with(b"\n")));
+        assert!(last.ends_with(b","));
     }
 
     #[test]
