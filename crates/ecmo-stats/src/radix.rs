@@ -46,10 +46,16 @@ pub(crate) fn sort_pairs(v: &mut Vec<(u64, u32)>) {
 /// one stable pass by the top 16 bits splits the pairs at a bucket boundary near the middle,
 /// and each part is radix-sorted on its own thread.
 pub(crate) fn sort_pairs_threads(v: &mut Vec<(u64, u32)>, threads: usize) {
+    sort_pairs_reusing(v, &mut Vec::new(), threads);
+}
+
+/// [`sort_pairs_threads`] with a caller's scratch buffer (grown to `v.len()` if needed), so
+/// that several sorts of one analysis touch the same memory.
+pub(crate) fn sort_pairs_reusing(v: &mut Vec<(u64, u32)>, scratch: &mut Vec<(u64, u32)>, threads: usize) {
     let n = v.len();
-    let mut scratch: Vec<(u64, u32)> = vec![(0, 0); n];
+    scratch.resize(n, (0, 0));
     if threads < 2 || n < PARALLEL {
-        lsd(v, &mut scratch);
+        lsd(v, scratch);
         return;
     }
     const TOP: usize = 16;
@@ -79,7 +85,7 @@ pub(crate) fn sort_pairs_threads(v: &mut Vec<(u64, u32)>, threads: usize) {
         s.spawn(|| lsd(b, sb));
         lsd(a, sa);
     });
-    std::mem::swap(v, &mut scratch);
+    std::mem::swap(v, scratch);
 }
 
 /// Stable LSD radix sort of `data` by key (result in `data`); passes whose digit is the same

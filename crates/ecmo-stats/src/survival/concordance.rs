@@ -3,7 +3,7 @@
 //! distinct times in clinical data, so the trees stay in cache).
 
 use super::Concordance;
-use crate::radix::{order_key, sort_pairs_threads};
+use crate::radix::{order_key, sort_pairs_reusing};
 
 /// Fenwick tree of counts.
 struct Fenwick {
@@ -54,16 +54,32 @@ pub(super) fn concordance_ranked(
     score: &[f64],
     threads: usize,
 ) -> Concordance {
-    let n = score.len();
-    // (score, 2 rank + censored): the sweeps need nothing else of a row, so they read no other
-    // array in score order; + 0.0 turns -0.0 into 0.0 (equal scores, equal keys)
-    let mut by_score: Vec<(u64, u32)> =
-        (0..n).map(|r| (order_key(score[r] + 0.0), 2 * trank[r] + u32::from(!event[r]))).collect();
-    sort_pairs_threads(&mut by_score, threads);
+    let mut by_score: Vec<(u64, u32)> = (0..score.len()).map(|r| score_code(score[r], trank[r], event[r])).collect();
+    concordance_coded(&mut by_score, &mut Vec::new(), ntimes, threads)
+}
+
+/// A row as the sweeps see it: (score key, 2 rank + censored). + 0.0 turns -0.0 into 0.0
+/// (equal scores, equal keys).
+#[inline]
+pub(super) fn score_code(score: f64, trank: u32, event: bool) -> (u64, u32) {
+    (order_key(score + 0.0), 2 * trank + u32::from(!event))
+}
+
+/// [`concordance_ranked`] from the rows' [`score_code`]s (any order; sorted here, with
+/// `scratch` as the sort's buffer). The sweeps need nothing else of a row, so they read no
+/// other array in score order.
+pub(super) fn concordance_coded(
+    by_score: &mut Vec<(u64, u32)>,
+    scratch: &mut Vec<(u64, u32)>,
+    ntimes: usize,
+    threads: usize,
+) -> Concordance {
+    sort_pairs_reusing(by_score, scratch, threads);
+    let by_score = &by_score[..];
     // rows with a key above k; events with a rank below t
     let mut above = vec![0u64; 2 * ntimes + 1];
     let mut events_at = vec![0u64; ntimes];
-    for &(_, code) in &by_score {
+    for &(_, code) in by_score {
         above[code as usize] += 1;
         if is_event(code) {
             events_at[(code >> 1) as usize] += 1;
@@ -82,12 +98,12 @@ pub(super) fn concordance_ranked(
     // the two roles of a row are independent sweeps: one per thread
     let (shorter, longer) = if threads > 1 {
         std::thread::scope(|s| {
-            let h = s.spawn(|| as_longer(&by_score, &events_below, ntimes));
-            let a = as_shorter(&by_score, &above, ntimes);
+            let h = s.spawn(|| as_longer(by_score, &events_below, ntimes));
+            let a = as_shorter(by_score, &above, ntimes);
             (a, h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
         })
     } else {
-        (as_shorter(&by_score, &above, ntimes), as_longer(&by_score, &events_below, ntimes))
+        (as_shorter(by_score, &above, ntimes), as_longer(by_score, &events_below, ntimes))
     };
     let pairs_same_time: u64 = events_at.iter().map(|&d| d * d.saturating_sub(1) / 2).sum();
     let (conc, disc, tx) = (shorter.conc as f64, shorter.disc as f64, shorter.tx as f64);

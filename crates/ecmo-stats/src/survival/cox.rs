@@ -12,13 +12,13 @@
 //! totals are computed first, then both halves run their pass. Results equal coxph's up to
 //! the order of floating-point summation.
 
-use super::concordance::concordance_ranked;
+use super::concordance::{concordance_coded, score_code};
 use super::{CoxCoefficient, CoxModel, CoxZph, Ties, ZphTest, validate};
 use crate::dist::{p_two_sided_normal, pchisq_upper, qnorm};
 use crate::error::{Result, StatsError};
 use crate::linalg::{Matrix, chol_inverse, chol_solve, cholesky, quad_form_inv};
 use crate::logistic::TestStat;
-use crate::radix::{order_key, sort_pairs_threads};
+use crate::radix::{order_key, sort_pairs_reusing};
 
 /// Rows from which splitting the work over two threads pays.
 const PARALLEL_ROWS: usize = 50_000;
@@ -52,6 +52,9 @@ struct CoxData {
     /// Per group, from the last evaluation: risk-set sum and the deaths' risk sum.
     s0: Vec<f64>,
     dead0: Vec<f64>,
+    /// The time sort's buffers, kept for the concordance's sort by score.
+    pairs: Vec<(u64, u32)>,
+    scratch: Vec<(u64, u32)>,
 }
 
 /// Log partial likelihood, score and (upper-triangle) information, with cox.zph's score and
@@ -208,7 +211,8 @@ impl CoxData {
         let key = |r: usize| (!order_key(time[r] + 0.0), r as u32);
         let mut by_time: Vec<(u64, u32)> = (0..n).filter(|&r| event[r]).map(key).collect();
         by_time.extend((0..n).filter(|&r| !event[r]).map(key));
-        sort_pairs_threads(&mut by_time, threads);
+        let mut scratch = Vec::new();
+        sort_pairs_reusing(&mut by_time, &mut scratch, threads);
         let mut starts = Vec::new();
         for j in 0..n {
             if j == 0 || by_time[j].0 != by_time[j - 1].0 {
@@ -217,10 +221,10 @@ impl CoxData {
         }
         let times = starts.iter().map(|&j| time[by_time[j].1 as usize]).collect();
         starts.push(n);
-        let order: Vec<usize> = by_time.into_iter().map(|(_, r)| r as usize).collect();
         let mut xs = vec![0.0; n * p];
-        let centre = |rows: &[usize], out: &mut [f64]| {
-            for (&r, o) in rows.iter().zip(out.chunks_exact_mut(p)) {
+        let centre = |rows: &[(u64, u32)], out: &mut [f64]| {
+            for (&(_, r), o) in rows.iter().zip(out.chunks_exact_mut(p)) {
+                let r = r as usize;
                 for ((o, &v), m) in o.iter_mut().zip(&x[r * p..(r + 1) * p]).zip(means) {
                     *o = v - m;
                 }
@@ -228,16 +232,16 @@ impl CoxData {
         };
         if threads > 1 {
             let half = n / 2;
-            let (o0, o1) = order.split_at(half);
+            let (o0, o1) = by_time.split_at(half);
             let (x0, x1) = xs.split_at_mut(half * p);
             std::thread::scope(|s| {
                 s.spawn(|| centre(o1, x1));
                 centre(o0, x0);
             });
         } else {
-            centre(&order, &mut xs);
+            centre(&by_time, &mut xs);
         }
-        let ev: Vec<bool> = order.iter().map(|&r| event[r]).collect();
+        let ev: Vec<bool> = by_time.iter().map(|&(_, r)| event[r as usize]).collect();
         let ngroups = starts.len() - 1;
         // g(t) = 1 - KM(t-) (KM from the earliest time on), centred over the events
         let mut zph_g = vec![0.0; ngroups];
@@ -270,6 +274,8 @@ impl CoxData {
             risk: vec![0.0; n],
             s0: vec![0.0; ngroups],
             dead0: vec![0.0; ngroups],
+            pairs: by_time,
+            scratch,
         }
     }
 
@@ -296,7 +302,14 @@ impl CoxData {
     fn eval_p<const P: usize>(&mut self, beta: &[f64]) -> Eval {
         let p = if P == 0 { self.p } else { P };
         let ngroups = self.ngroups();
+        let null = beta.iter().all(|&b| b == 0.0);
         let fill = |x: &[f64], eta: &mut [f64], risk: &mut [f64]| {
+            if null {
+                // the null model (first evaluation): exp(0) = 1 without n calls to exp
+                eta.fill(0.0);
+                risk.fill(1.0);
+                return;
+            }
             for ((xr, e), r) in x.chunks_exact(p).zip(eta.iter_mut()).zip(risk.iter_mut()) {
                 let v: f64 = xr.iter().zip(beta).map(|(a, b)| a * b).sum();
                 *e = v;
@@ -624,10 +637,15 @@ fn cox_fit(
     let wald: f64 = (0..p).map(|k| (0..p).map(|l| beta[k] * imat[k * p + l] * beta[l]).sum::<f64>()).sum();
     let ngroups = data.ngroups();
     // time rank 0 = earliest; the data are in descending time
-    let trank: Vec<u32> = (0..ngroups)
-        .flat_map(|g| std::iter::repeat_n((ngroups - 1 - g) as u32, data.starts[g + 1] - data.starts[g]))
-        .collect();
-    let concordance = concordance_ranked(&trank, ngroups, &data.event, &data.eta, threads);
+    let mut by_score = std::mem::take(&mut data.pairs);
+    by_score.clear();
+    for g in 0..ngroups {
+        let rank = (ngroups - 1 - g) as u32;
+        for j in data.starts[g]..data.starts[g + 1] {
+            by_score.push(score_code(data.eta[j], rank, data.event[j]));
+        }
+    }
+    let concordance = concordance_coded(&mut by_score, &mut data.scratch, ngroups, threads);
     let base = baseline_cumhaz(&data, &means, &beta);
     let proportional_hazards = zph_tests(&last, p, names)?;
     let pf = p as f64;
