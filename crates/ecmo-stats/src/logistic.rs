@@ -599,29 +599,28 @@ fn detect_separation(design: &Design, y: &[f64], mu: &[f64], converged: bool, f0
         if design.intercept && j == 0 {
             continue;
         }
+        // one pass: the (at most two) distinct values and the outcome counts at each
         let mut vals = (f64::NAN, f64::NAN);
+        let mut counts = [[0usize; 2]; 2]; // [value][outcome is 1]
         let mut binary = true;
         for i in 0..n {
             let v = design.x[i * design.p + j];
-            if vals.0.is_nan() || vals.0 == v {
+            let slot = if vals.0.is_nan() || vals.0 == v {
                 vals.0 = v;
+                0
             } else if vals.1.is_nan() || vals.1 == v {
                 vals.1 = v;
+                1
             } else {
                 binary = false;
                 break;
-            }
+            };
+            counts[slot][usize::from(y[i] == 1.0)] += 1;
         }
         if !binary || vals.1.is_nan() {
             continue;
         }
-        for level in [vals.0, vals.1] {
-            let (mut n1, mut n0) = (0, 0);
-            for i in 0..n {
-                if design.x[i * design.p + j] == level {
-                    if y[i] == 1.0 { n1 += 1 } else { n0 += 1 }
-                }
-            }
+        for (level, [n0, n1]) in [vals.0, vals.1].into_iter().zip(counts) {
             if n1 == 0 || n0 == 0 {
                 terms.push(format!(
                     "{} (all rows with value {} have outcome {})",
@@ -632,6 +631,9 @@ fn detect_separation(design: &Design, y: &[f64], mu: &[f64], converged: bool, f0
                 break;
             }
         }
+    }
+    if terms.is_empty() && !f01 {
+        return None;
     }
     let extreme = mu.iter().filter(|&&m| !(1e-10..=1.0 - 1e-10).contains(&m)).count();
     let all_extreme = extreme == n;

@@ -12,7 +12,7 @@
 //! the other selections rerun the exact procedure used for the final model. R2 is
 //! Nagelkerke's of the recalibrated linear predictor (as `validate.lrm`).
 
-use crate::calibration::{auc_ranks, brier};
+use crate::calibration::auc_ranks;
 use crate::design::Design;
 use crate::error::{Result, StatsError};
 use crate::logistic::{GlmControl, LogisticOptions, fit_logistic, irls_logistic, linkinv};
@@ -88,43 +88,99 @@ pub(crate) fn select(full: &Design, y: &[f64], candidates: &[&str], sel: &Select
         Selection::BackwardP { alpha, criterion } => {
             backward_pvalue(full, y, candidates, &[], *alpha, *criterion, &quick)?.final_terms
         }
-        Selection::FastBw => {
-            // validate.lrm refits with lrm.fit(tol = 1e-7): glm's default stopping rule is as
-            // close; the final model's fastbw (analyze logistic) starts from a converged fit
-            let same = full.terms.iter().map(|t| t.name.as_str()).eq(candidates.iter().copied());
-            let sub;
-            let d = if same {
-                full
-            } else {
-                sub = full.subset(candidates)?;
-                &sub
-            };
-            let f = irls_logistic(&d.x, d.n, d.p, y, None, None, &GlmControl::default())?;
-            let v = crate::linalg::Matrix { nrow: d.p, ncol: d.p, data: f.vcov };
-            crate::fastbw::fastbw_parts(&f.coef, &v, &d.terms, &d.col_names, 2.0)?.kept
-        }
+        Selection::FastBw => fastbw_select(full, y, candidates, None)?.kept,
     })
 }
 
-/// Indexes of a linear predictor `lp` against outcome `y`.
+/// What [`fastbw_select`] found.
+struct FastBwSelection {
+    /// Terms kept.
+    kept: Vec<String>,
+    /// fastbw's approximate coefficients of the kept model (intercept, then the kept columns).
+    approx: Vec<f64>,
+    /// Coefficients of the model with every candidate.
+    full_coef: Vec<f64>,
+}
+
+/// Fit every candidate (from `start` if given) and run `rms::fastbw` on the fit.
+fn fastbw_select(full: &Design, y: &[f64], candidates: &[&str], start: Option<&[f64]>) -> Result<FastBwSelection> {
+    // validate.lrm refits with lrm.fit(tol = 1e-7): glm's default stopping rule is as
+    // close; the final model's fastbw (analyze logistic) starts from a converged fit
+    let same = full.terms.iter().map(|t| t.name.as_str()).eq(candidates.iter().copied());
+    let sub;
+    let d = if same {
+        full
+    } else {
+        sub = full.subset(candidates)?;
+        &sub
+    };
+    let f = fit_from(d, y, start)?;
+    let v = crate::linalg::Matrix { nrow: d.p, ncol: d.p, data: f.vcov };
+    let fb = crate::fastbw::fastbw_parts(&f.coef, &v, &d.terms, &d.col_names, 2.0)?;
+    Ok(FastBwSelection { kept: fb.kept, approx: fb.coefficients, full_coef: f.coef })
+}
+
+/// glm's fit of a resample model, warm-started from nearby coefficients when given (the
+/// same maximum, reached in fewer iterations; a warm start that does not converge cleanly
+/// is discarded for glm's default start).
+fn fit_from(d: &Design, y: &[f64], start: Option<&[f64]>) -> Result<crate::logistic::IrlsFit> {
+    let start = start.filter(|s| s.len() == d.p);
+    if start.is_some() {
+        let f = irls_logistic(&d.x, d.n, d.p, y, None, start, &GlmControl::default());
+        if let Ok(f) = f
+            && f.converged
+            && !f.fitted_0_or_1
+        {
+            return Ok(f);
+        }
+    }
+    irls_logistic(&d.x, d.n, d.p, y, None, None, &GlmControl::default())
+}
+
+/// Indexes of a linear predictor `lp` against outcome `y` (a model evaluated on other data
+/// than it was fitted on): the calibration intercept and slope and the R2 come from the
+/// logistic recalibration of `y` on `lp`, as `validate.lrm` refits `lrm.fit(lp, y)`.
 pub(crate) fn indexes(y: &[f64], lp: &[f64]) -> Result<[f64; 6]> {
     let n = y.len();
-    let p: Vec<f64> = lp.iter().map(|&v| linkinv(v)).collect();
-    let c = auc_ranks(y, lp);
-    let ybar = y.iter().sum::<f64>() / n as f64;
-    let l0 = -2.0 * y.iter().map(|&v| if v == 1.0 { ybar.ln() } else { (1.0 - ybar).ln() }).sum::<f64>();
-    let nf = n as f64;
     let mut x = Vec::with_capacity(2 * n);
     for v in lp {
         x.push(1.0);
         x.push(*v);
     }
-    let f = irls_logistic(&x, n, 2, y, None, None, &GlmControl::default())?;
+    // started at the identity (intercept 0, slope 1), which a model's own predictor is and
+    // a resample model's is near on the original data
+    let f = irls_logistic(&x, n, 2, y, None, Some(&[0.0, 1.0]), &GlmControl::default())
+        .ok()
+        .filter(|f| f.converged && !f.fitted_0_or_1)
+        .map_or_else(|| irls_logistic(&x, n, 2, y, None, None, &GlmControl::default()), Ok)?;
     // Nagelkerke R2 of the recalibrated predictor (intercept + slope on lp), as rms's
-    // validate.lrm computes it on the test sample; on the training sample the recalibration
-    // is the identity, so this is the model's own R2
-    let r2 = (1.0 - (-(l0 - f.deviance) / nf).exp()) / (1.0 - (-l0 / nf).exp());
-    Ok([2.0 * (c - 0.5), c, r2, f.coef[0], f.coef[1], brier(y, &p)])
+    // validate.lrm computes it on the test sample
+    let [dxy, c, r2, _, _, brier] = fitted_indexes(y, lp, f.deviance);
+    Ok([dxy, c, r2, f.coef[0], f.coef[1], brier])
+}
+
+/// Indexes of a model on the data it was fitted on (`deviance` = its residual deviance): as
+/// `validate.lrm` with `evalfit = TRUE` (the apparent and the resample-training rows),
+/// calibration intercept 0 and slope 1 by definition and Nagelkerke's R2 of the model's own
+/// likelihood ratio, without a recalibration fit.
+pub(crate) fn fitted_indexes(y: &[f64], lp: &[f64], deviance: f64) -> [f64; 6] {
+    let n = y.len();
+    let c = auc_ranks(y, lp);
+    let ybar = y.iter().sum::<f64>() / n as f64;
+    let (l1, l0_) = (ybar.ln(), (1.0 - ybar).ln());
+    let l0 = -2.0 * y.iter().map(|&v| if v == 1.0 { l1 } else { l0_ }).sum::<f64>();
+    let nf = n as f64;
+    let r2 = (1.0 - (-(l0 - deviance) / nf).exp()) / (1.0 - (-l0 / nf).exp());
+    let brier = y
+        .iter()
+        .zip(lp)
+        .map(|(&a, &v)| {
+            let p = linkinv(v);
+            (p - a) * (p - a)
+        })
+        .sum::<f64>()
+        / nf;
+    [2.0 * (c - 0.5), c, r2, 0.0, 1.0, brier]
 }
 
 /// Bootstrap validation; `full` must contain all candidate terms.
@@ -140,25 +196,55 @@ pub fn validate_logistic(
         return Err(StatsError::InvalidInput("need at least one bootstrap replicate".into()));
     }
     let n = full.n;
-    let terms = select(full, y, candidates, selection)?;
+    let (terms, fastbw_start) = match selection {
+        Selection::FastBw => {
+            let r = fastbw_select(full, y, candidates, None)?;
+            (r.kept, Some(r.full_coef))
+        }
+        _ => (select(full, y, candidates, selection)?, None),
+    };
     let t: Vec<&str> = terms.iter().map(|s| s.as_str()).collect();
     let d = full.subset(&t)?;
     let quick = LogisticOptions { profile_ci: false, ..Default::default() };
     let m = fit_logistic(&d, y, &quick)?;
-    let apparent = indexes(y, &m.linear_predictor)?;
+    let apparent = fitted_indexes(y, &m.linear_predictor, m.deviance);
+    // design columns of each term in `full`, to form a resample model's linear predictor on
+    // the original rows without copying the columns out
+    let columns_of = |terms: &[String]| -> Vec<usize> {
+        let mut idx: Vec<usize> = if full.intercept { vec![0] } else { vec![] };
+        for t in terms {
+            if let Some(info) = full.terms.iter().find(|x| &x.name == t) {
+                idx.extend_from_slice(&info.columns);
+            }
+        }
+        idx
+    };
     type Rep = Option<([f64; 6], [f64; 6], Vec<String>)>;
     let reps: Vec<Rep> = parallel_replicates(replicates, seed, |_, rng| {
         let rows: Vec<usize> = (0..n).map(|_| rng.below(n)).collect();
         let db = full.take_rows(&rows);
         let yb: Vec<f64> = rows.iter().map(|&r| y[r]).collect();
         let run = || -> Result<([f64; 6], [f64; 6], Vec<String>)> {
-            let tb = select(&db, &yb, candidates, selection)?;
+            // fastbw: the resample's full model starts from the original data's, the refit
+            // of the kept terms from fastbw's approximation to it
+            let (tb, start) = match (selection, &fastbw_start) {
+                (Selection::FastBw, Some(s)) => {
+                    let r = fastbw_select(&db, &yb, candidates, Some(s))?;
+                    (r.kept, Some(r.approx))
+                }
+                _ => (select(&db, &yb, candidates, selection)?, None),
+            };
             let tr: Vec<&str> = tb.iter().map(|s| s.as_str()).collect();
             let dsub = db.subset(&tr)?;
-            let f = irls_logistic(&dsub.x, dsub.n, dsub.p, &yb, None, None, &GlmControl::default())?;
-            let train = indexes(&yb, &f.eta)?;
-            let orig = full.subset(&tr)?;
-            let lp: Vec<f64> = (0..n).map(|i| orig.row(i).iter().zip(&f.coef).map(|(a, b)| a * b).sum()).collect();
+            let f = fit_from(&dsub, &yb, start.as_deref())?;
+            let train = fitted_indexes(&yb, &f.eta, f.deviance);
+            let cols = columns_of(&tb);
+            if cols.len() != f.coef.len() {
+                return Err(StatsError::DimensionMismatch("resample model columns".into()));
+            }
+            let p = full.p;
+            let lp: Vec<f64> =
+                (0..n).map(|i| cols.iter().zip(&f.coef).map(|(&c, b)| full.x[i * p + c] * b).sum()).collect();
             let test = indexes(y, &lp)?;
             Ok((train, test, tb))
         };
