@@ -395,7 +395,19 @@ impl Table {
                 let (distinct, codes) = match few_numeric_values(v, 16) {
                     Some(distinct) => {
                         let bits: Vec<u64> = distinct.iter().map(|d| d.to_bits()).collect();
-                        let codes = v.iter().map(|x| bits.iter().position(|b| *b == x.to_bits())).collect();
+                        let codes = match four(&bits) {
+                            // index = sum of j over the (single) matching value j, without branches
+                            Some(k) => v
+                                .iter()
+                                .map(|x| {
+                                    let b = x.to_bits();
+                                    let code =
+                                        (b == k[1]) as usize + 2 * (b == k[2]) as usize + 3 * (b == k[3]) as usize;
+                                    (!is_nan_bits(b)).then_some(code)
+                                })
+                                .collect(),
+                            None => v.iter().map(|x| bits.iter().position(|b| *b == x.to_bits())).collect(),
+                        };
                         (distinct, codes)
                     }
                     None => {
@@ -562,23 +574,34 @@ impl Table {
     }
 }
 
+/// NaN test on the bits (exponent all ones, mantissa not zero).
+#[inline]
+fn is_nan_bits(b: u64) -> bool {
+    b & !(1 << 63) > 0x7ff0_0000_0000_0000
+}
+
+/// One to four value bit patterns padded to four with a NaN pattern that never matches a
+/// number, so that `k[j] == b` for `j` past the last value is false.
+fn four(bits: &[u64]) -> Option<[u64; 4]> {
+    (1..=4).contains(&bits.len()).then(|| std::array::from_fn(|j| bits.get(j).copied().unwrap_or(u64::MAX)))
+}
+
 /// The distinct values of a numeric column (ascending) when there are at most `max`, else
 /// `None`; also `None` when -0 and +0 both occur (left to the general path).
 fn few_numeric_values(v: &[f64], max: usize) -> Option<Vec<f64>> {
     let mut found: Vec<u64> = Vec::with_capacity(max);
     for block in v.chunks(256) {
         // whole blocks of known values are checked without branches
-        if max <= 2 {
-            let (a, b) = match found[..] {
-                [a] => (a, a),
-                [a, b, ..] => (a, b),
-                [] => (u64::MAX, u64::MAX),
+        if let Some(k) = four(&found) {
+            // integer compares only, so the check vectorises
+            let known = |x: &f64| {
+                let b = x.to_bits();
+                is_nan_bits(b) | (b == k[0]) | (b == k[1]) | (b == k[2]) | (b == k[3])
             };
-            let known = |x: &f64| x.is_nan() | (x.to_bits() == a) | (x.to_bits() == b);
-            if !found.is_empty() && block.iter().fold(true, |all, x| all & known(x)) {
+            if block.iter().fold(true, |all, x| all & known(x)) {
                 continue;
             }
-        } else if block.iter().all(|x| x.is_nan() || found.contains(&x.to_bits())) {
+        } else if !found.is_empty() && block.iter().all(|x| x.is_nan() || found.contains(&x.to_bits())) {
             continue;
         }
         for x in block.iter().filter(|x| !x.is_nan()) {

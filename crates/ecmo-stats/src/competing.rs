@@ -101,14 +101,15 @@ fn loglog_ci(f: f64, se: f64, z: f64) -> (f64, f64) {
 }
 
 /// Cumulative incidence of `cause_k` on one group's data, sorted by time.
-fn cif_one(t: &[f64], c: &[u32], cause_k: u32, level: f64) -> Vec<CifPoint> {
+/// `ties`: the ranges of equal times ([`tie_groups`]).
+fn cif_one(t: &[f64], c: &[u32], ties: &[(usize, usize)], cause_k: u32, level: f64) -> Vec<CifPoint> {
     let z = qnorm(1.0 - (1.0 - level) / 2.0);
     let n = t.len();
     let (mut surv, mut f) = (1.0f64, 0.0f64);
     let (mut v1, mut v2, mut v3) = (0.0f64, 0.0f64, 0.0f64);
     let mut at_risk = n as f64;
     let mut out = Vec::new();
-    for (lo, hi) in tie_groups(t) {
+    for &(lo, hi) in ties {
         let nd1 = c[lo..hi].iter().filter(|&&x| x == cause_k).count() as f64;
         let nd2 = c[lo..hi].iter().filter(|&&x| x != 0 && x != cause_k).count() as f64;
         if nd1 + nd2 > 0.0 {
@@ -175,7 +176,8 @@ pub struct GrayTest {
 
 /// Gray's (1988) test, one stratum, weight `(1 - F(t-))^rho` (cmprsk's `rho`, default 0).
 /// `mm`: 0 censored, 1 cause of interest, 2 other cause; `gg`: group 0..ng; sorted by time.
-fn gray_scores(t: &[f64], mm: &[u8], gg: &[usize], ng: usize, rho: f64) -> (Vec<f64>, Vec<f64>) {
+/// `ties`: the ranges of equal times ([`tie_groups`]).
+fn gray_scores(ties: &[(usize, usize)], mm: &[u8], gg: &[usize], ng: usize, rho: f64) -> (Vec<f64>, Vec<f64>) {
     let ng1 = ng - 1;
     let mut rs = vec![0.0f64; ng];
     for &k in gg {
@@ -192,7 +194,7 @@ fn gray_scores(t: &[f64], mm: &[u8], gg: &[usize], ng: usize, rho: f64) -> (Vec<
     let mut s = vec![0.0; ng1];
     let mut v = vec![0.0; ng1 * ng1];
     let mut fm = 0.0f64;
-    for (lo, hi) in tie_groups(t) {
+    for &(lo, hi) in ties {
         let mut d = vec![[0.0f64; 3]; ng];
         for i in lo..hi {
             d[gg[i]][mm[i] as usize] += 1.0;
@@ -376,12 +378,18 @@ pub fn cumulative_incidence(
     let curves_of = || -> Vec<CifCurve> {
         let mut curves = Vec::new();
         for &gi in &present {
-            let (tg, cg): (Vec<f64>, Vec<u32>) = if present.len() == 1 {
-                (Vec::new(), Vec::new())
-            } else {
-                g.iter().zip(t.iter().zip(&c)).filter(|(k, _)| **k == gi).map(|(_, (a, b))| (*a, *b)).unzip()
-            };
+            let (mut tg, mut cg) = (Vec::new(), Vec::new());
+            if present.len() > 1 {
+                (tg, cg) = (Vec::with_capacity(size[gi]), Vec::with_capacity(size[gi]));
+                for ((&k, &a), &b) in g.iter().zip(&t).zip(&c) {
+                    if k == gi {
+                        tg.push(a);
+                        cg.push(b);
+                    }
+                }
+            }
             let (tg, cg) = if present.len() == 1 { (&t[..], &c[..]) } else { (&tg[..], &cg[..]) };
+            let ties = tie_groups(tg);
             for &k in &causes {
                 curves.push(CifCurve {
                     group: labels[gi].clone(),
@@ -389,7 +397,7 @@ pub fn cumulative_incidence(
                     cause_name: cause_names[k as usize - 1].clone(),
                     n: tg.len(),
                     events: cg.iter().filter(|&&x| x == k).count(),
-                    points: cif_one(tg, cg, k, level),
+                    points: cif_one(tg, cg, &ties, k, level),
                 });
             }
         }
@@ -402,10 +410,11 @@ pub fn cumulative_incidence(
         }
         let ng = present.len();
         let gp: Vec<usize> = g.iter().map(|&k| index[k]).collect();
+        let ties = tie_groups(&t);
         for &k in &causes {
             // 0 censored, 1 this cause, 2 another cause
             let m: Vec<u8> = c.iter().map(|&x| (x != 0) as u8 + (x != 0 && x != k) as u8).collect();
-            let (s, v) = gray_scores(&t, &m, &gp, ng, rho);
+            let (s, v) = gray_scores(&ties, &m, &gp, ng, rho);
             let q = ng - 1;
             let statistic = quad_form_inv(&v, q, &s).unwrap_or(f64::NAN);
             tests.push(GrayTest {
