@@ -5,9 +5,10 @@
 use super::Concordance;
 use crate::radix::{order_key, sort_pairs_reusing};
 
-/// Fenwick tree of counts.
+/// Fenwick tree of counts (u32: fewer than 2^31 rows; half the cache footprint of u64 when
+/// every time is distinct).
 struct Fenwick {
-    t: Vec<u64>,
+    t: Vec<u32>,
     total: u64,
 }
 
@@ -25,10 +26,10 @@ impl Fenwick {
     }
     /// Count of entries 0..i (exclusive).
     fn prefix(&self, i: usize) -> u64 {
-        let mut s = 0;
+        let mut s = 0u64;
         let mut i = i;
         while i > 0 {
-            s += self.t[i];
+            s += u64::from(self.t[i]);
             i -= i & i.wrapping_neg();
         }
         s
