@@ -140,6 +140,12 @@ trait Cells {
     fn file(&self) -> &'static str;
     /// The (trimmed) cell of expected column `i`; empty when absent or not UTF-8.
     fn cell(&self, i: usize) -> &str;
+    /// The bytes of the cell as written (not checked for UTF-8). Where these are
+    /// not UTF-8, `cell` is empty: the hot paths below compare bytes first and
+    /// read `cell` for anything else, so such a cell always reads as empty.
+    fn bytes(&self, i: usize) -> &[u8] {
+        self.cell(i).as_bytes()
+    }
     fn line(&self) -> u64;
 
     fn fail(&self, col: usize, columns: &[(&str, bool)], reason: impl Into<String>) -> StreamError {
@@ -477,6 +483,9 @@ const OBS: &[(&str, bool)] = csv_format::OBSERVATION_COLUMNS;
 
 #[inline(always)]
 fn time(g: &impl Cells, col: usize, columns: &[(&str, bool)]) -> Result<Option<Timestamp>, StreamError> {
+    if g.bytes(col).is_empty() {
+        return Ok(None);
+    }
     let s = g.cell(col);
     if s.is_empty() {
         return Ok(None);
@@ -490,12 +499,17 @@ fn required_time(g: &impl Cells, col: usize, columns: &[(&str, bool)]) -> Result
 
 #[inline(always)]
 fn number(g: &impl Cells, col: usize, columns: &[(&str, bool)]) -> Result<Option<f64>, StreamError> {
+    let b = g.bytes(col);
+    if b.is_empty() {
+        return Ok(None);
+    }
+    // Digits, '-' and '.' only: ASCII, so the same as the cell.
+    if let Some(v) = plain_decimal(b) {
+        return Ok(Some(v));
+    }
     let s = g.cell(col);
     if s.is_empty() {
         return Ok(None);
-    }
-    if let Some(v) = plain_decimal(s.as_bytes()) {
-        return Ok(Some(v));
     }
     match s.parse::<f64>() {
         Ok(v) if v.is_finite() => Ok(Some(v)),
@@ -544,6 +558,13 @@ fn plain_decimal(s: &[u8]) -> Option<f64> {
 
 #[inline(always)]
 fn unit(g: &impl Cells, col: usize, columns: &[(&str, bool)], codes: &mut Codes) -> Result<Option<Unit>, StreamError> {
+    let b = g.bytes(col);
+    if b.is_empty() {
+        return Ok(None);
+    }
+    if let Some(u) = codes.units.get(CodeKey::of(b)) {
+        return Ok(Some(u));
+    }
     if g.cell(col).is_empty() {
         return Ok(None);
     }
@@ -669,7 +690,7 @@ fn cached_time(
     columns: &[(&str, bool)],
     codes: &mut Codes,
 ) -> Result<Timestamp, StreamError> {
-    let s = g.cell(col).as_bytes();
+    let s = g.bytes(col);
     let key = CodeKey::of(s);
     // Rows come in runs of one time: the last one first, then the cache.
     if let (Some(k), Some((last, t))) = (key, codes.last_time)
@@ -722,12 +743,12 @@ fn cached_code<T: Copy>(
     codes: &mut Codes,
     parse: impl Fn(&str) -> Result<T, String>,
 ) -> Result<T, StreamError> {
-    let s = g.cell(col);
-    let key = CodeKey::of(s.as_bytes());
+    let key = CodeKey::of(g.bytes(col));
     if let Some(v) = cache(codes).get(key) {
         return Ok(v);
     }
-    let v = parse(s).map_err(|reason| g.fail(col, columns, reason))?;
+    // Keyed by the bytes: a key that is not UTF-8 holds what the empty cell parses to.
+    let v = parse(g.cell(col)).map_err(|reason| g.fail(col, columns, reason))?;
     cache(codes).put(key, v);
     Ok(v)
 }

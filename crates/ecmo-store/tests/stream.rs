@@ -235,3 +235,48 @@ fn problems_in_patients_or_runs_are_those_of_the_sequential_reader() {
     let ids: Vec<String> = RegistryStream::open(d.path()).unwrap().map(|r| r.unwrap().run.id).collect();
     assert_eq!(ids, ["R1", "R0"]);
 }
+
+/// Cells that are not UTF-8 read as empty, whether the block is split by the fast path or (with a
+/// quote in it) by the csv crate: same rows, or the same error at the same line and column.
+#[test]
+fn cells_that_are_not_utf8_read_as_empty_on_both_paths() {
+    let d = one_run_registry();
+    let header = b"run_id,time,quantity,value,unit,start\n".to_vec();
+    let good = b"R1,2020-01-01 09:00,map,60,mmHg,\n".to_vec();
+    let bad_rows: [&[u8]; 5] = [
+        b"R1,2020-01-01 10:00,map,60,mmHg,\xff\n",
+        b"R1,2020-01-01 10:00,map,\xff,mmHg,\n",
+        b"R1,2020-01-01 10:00,map,60,mm\xffHg,\n",
+        b"R1,2020-01-01 10:00,m\xffap,60,mmHg,\n",
+        b"R1,2020-01-01 1\xff:00,map,60,mmHg,\n",
+    ];
+    let read = |text: Vec<u8>| {
+        std::fs::write(d.path().join("observations.csv"), text).unwrap();
+        // Up to the first error (after which the stream would keep reporting rows left over).
+        let mut out = Vec::new();
+        for r in RegistryStream::open(d.path()).unwrap() {
+            match r {
+                Ok(rec) => out.push(Ok(rec.observations)),
+                Err(StreamError::Row(e)) => {
+                    out.push(Err((e.line, e.column, e.value, e.reason)));
+                    break;
+                }
+                Err(other) => panic!("{other}"),
+            }
+        }
+        out
+    };
+    let mut errors = 0;
+    for bad in bad_rows {
+        let plain = [header.as_slice(), &good, bad, b"R1,2020-01-01 11:00,map,60,mmHg,\n"].concat();
+        let quoted = [header.as_slice(), &good, bad, b"\"R1\",2020-01-01 11:00,map,60,mmHg,\n"].concat();
+        let (a, b) = (read(plain), read(quoted));
+        if let [Err(e)] = a.as_slice() {
+            errors += 1;
+            assert_eq!(e.0, 3, "{e:?}");
+        }
+        assert_eq!(a, b, "{}", String::from_utf8_lossy(bad));
+    }
+    // Only the empty optional start is accepted.
+    assert_eq!(errors, 4);
+}

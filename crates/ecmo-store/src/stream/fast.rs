@@ -309,7 +309,8 @@ pub(super) struct Row<'a> {
     shared: &'a Shared,
     /// Line within the block (0 for its first line) until the consumer adds the block's line.
     line: u64,
-    fields: [&'a str; MAX_FIELDS],
+    /// Trimmed fields as bytes: UTF-8 is checked per cell, and only for cells read as text.
+    fields: [&'a [u8]; MAX_FIELDS],
     n: usize,
 }
 
@@ -318,11 +319,17 @@ impl Cells for Row<'_> {
         self.shared.file
     }
 
+    /// Empty when absent or not UTF-8 (as in the csv crate's reader).
     #[inline]
     fn cell(&self, i: usize) -> &str {
+        std::str::from_utf8(self.bytes(i)).unwrap_or("")
+    }
+
+    #[inline]
+    fn bytes(&self, i: usize) -> &[u8] {
         match self.shared.cols.get(i) {
-            Some(&c) if c < self.n => self.fields.get(c).copied().unwrap_or(""),
-            _ => "",
+            Some(&c) if c < self.n => self.fields.get(c).copied().unwrap_or(b""),
+            _ => b"",
         }
     }
 
@@ -362,13 +369,14 @@ impl<T: Record> Segments<'_, T> {
             });
             return false;
         }
-        let run = row.cell(0);
-        let key = CodeKey::of(run.as_bytes());
+        // Most rows continue the run of the row before: compared as bytes, no UTF-8 check.
+        let key = CodeKey::of(row.bytes(0));
         let same = self.out.last().is_some_and(|s| match key {
             Some(_) => key == self.last_run,
-            None => s.run_id == run,
+            None => s.run_id == row.cell(0),
         });
         if !same {
+            let run = row.cell(0);
             self.last_run = key;
             let kind = match self.shared.position.get(run) {
                 Some(&p) => Kind::Run(p),
@@ -402,8 +410,7 @@ impl<T: Record> Segments<'_, T> {
 }
 
 fn parse_block<T: Record>(shared: &Shared, data: &[u8], codes: &mut Codes) -> Block<T> {
-    // A block of valid UTF-8 split at ASCII bytes gives valid UTF-8 cells: validated once here.
-    match std::str::from_utf8(data).ok().and_then(|text| split_plain(shared, text, codes)) {
+    match split_plain(shared, data, codes) {
         Some(block) => block,
         None => parse_with_csv(shared, data, codes),
     }
@@ -425,12 +432,11 @@ fn candidates(word: u64) -> u64 {
 /// Splits plain lines on commas, eight bytes at a time (a word with no delimiter
 /// costs a few instructions); `None` when the block has a quote or a carriage
 /// return outside a CRLF, which the csv crate reads instead.
-fn split_plain<T: Record>(shared: &Shared, text: &str, codes: &mut Codes) -> Option<Block<T>> {
-    let bytes = text.as_bytes();
+fn split_plain<T: Record>(shared: &Shared, bytes: &[u8], codes: &mut Codes) -> Option<Block<T>> {
     let mut lines = Lines {
-        text,
+        text: bytes,
         segs: Segments { shared, out: Vec::new(), last_run: None },
-        row: Row { shared, line: 0, fields: [""; MAX_FIELDS], n: 0 },
+        row: Row { shared, line: 0, fields: [b""; MAX_FIELDS], n: 0 },
         field_start: 0,
         line_start: 0,
     };
@@ -474,8 +480,8 @@ fn split_plain<T: Record>(shared: &Shared, text: &str, codes: &mut Codes) -> Opt
 /// `field.trim_ascii()`, with one test for the usual field that starts and ends
 /// with a byte above the space (ASCII whitespace is all at or below it).
 #[inline(always)]
-fn trimmed(field: &str) -> &str {
-    match field.as_bytes() {
+fn trimmed(field: &[u8]) -> &[u8] {
+    match field {
         [first, .., last] if *first > b' ' && *last > b' ' => field,
         [only] if *only > b' ' => field,
         _ => field.trim_ascii(),
@@ -484,7 +490,7 @@ fn trimmed(field: &str) -> &str {
 
 /// State of `split_plain`: the row being split and where its current field and line began.
 struct Lines<'a, T> {
-    text: &'a str,
+    text: &'a [u8],
     segs: Segments<'a, T>,
     row: Row<'a>,
     field_start: usize,
@@ -505,7 +511,7 @@ impl<T: Record> Lines<'_, T> {
     /// A newline at `i` (or the end of the text); `false` when the row stops the block.
     #[inline]
     fn end_line(&mut self, i: usize, codes: &mut Codes) -> bool {
-        let bytes = self.text.as_bytes();
+        let bytes = self.text;
         let end = if i > self.line_start && bytes[i - 1] == b'\r' { i - 1 } else { i };
         // Blank lines are skipped (but counted).
         if end > self.line_start {
@@ -525,8 +531,7 @@ impl<T: Record> Lines<'_, T> {
     }
 }
 
-/// Quoted fields (possibly over several lines), bare CR terminators or bytes that are
-/// not UTF-8 (such a cell reads as empty, as in the sequential reader): the csv crate.
+/// Quoted fields (possibly over several lines) or bare CR terminators: the csv crate.
 fn parse_with_csv<T: Record>(shared: &Shared, data: &[u8], codes: &mut Codes) -> Block<T> {
     let lines = data.iter().filter(|&&b| b == b'\n').count() as u64;
     let mut segs = Segments { shared, out: Vec::new(), last_run: None };
@@ -542,9 +547,9 @@ fn parse_with_csv<T: Record>(shared: &Shared, data: &[u8], codes: &mut Codes) ->
             }
         }
         let line = record.position().map_or(1, |p| p.line()) - 1;
-        let mut row = Row { shared, line, fields: [""; MAX_FIELDS], n: record.len() };
+        let mut row = Row { shared, line, fields: [b""; MAX_FIELDS], n: record.len() };
         for (slot, f) in row.fields.iter_mut().zip(record.iter()) {
-            *slot = std::str::from_utf8(f).unwrap_or("");
+            *slot = f;
         }
         if !segs.row(&row, codes) {
             break;
@@ -588,7 +593,7 @@ mod tests {
     #[test]
     fn trimmed_is_trim_ascii() {
         for f in ["", " ", "a", " a", "a ", "\ta\r", "ab", "a b", " a b ", "\x0ca", "é", " é ", "1.5", "\n"] {
-            assert_eq!(trimmed(f), f.trim_ascii(), "{f:?}");
+            assert_eq!(trimmed(f.as_bytes()), f.trim_ascii().as_bytes(), "{f:?}");
         }
     }
 
