@@ -265,7 +265,7 @@ pub fn irls_logistic(
     let mut eta = vec![0.0; n];
     let mut mu = vec![0.0; n];
     let mut me = vec![0.0; n];
-    let (mut devold, mut fitted_0_or_1) = if let Some(s) = start {
+    let (devold, fitted_0_or_1) = if let Some(s) = start {
         if s.len() != p {
             return Err(StatsError::DimensionMismatch("start has wrong length".into()));
         }
@@ -290,6 +290,57 @@ pub fn irls_logistic(
         }
         (dev, false)
     };
+    let state = IrlsState { eta, mu, me, deviance: devold, fitted_0_or_1 };
+    irls_from_state(x, p, y, offset, start, state, None, control)
+}
+
+/// Where an IRLS fit starts: the linear predictor, fitted means and `mu_eta` of every row,
+/// and their deviance.
+#[derive(Debug, Clone)]
+pub(crate) struct IrlsState {
+    pub(crate) eta: Vec<f64>,
+    pub(crate) mu: Vec<f64>,
+    pub(crate) me: Vec<f64>,
+    pub(crate) deviance: f64,
+    pub(crate) fitted_0_or_1: bool,
+}
+
+impl IrlsState {
+    /// The state of a fit's linear predictor and fitted means (as R's glm restarted with
+    /// `mustart = fitted(fit)`).
+    pub(crate) fn fitted(eta: Vec<f64>, mu: Vec<f64>, deviance: f64) -> IrlsState {
+        let me = eta.iter().map(|&e| mu_eta(e)).collect();
+        let eps = 10.0 * f64::EPSILON;
+        let fitted_0_or_1 = mu.iter().any(|&m| m > 1.0 - eps || m < eps);
+        IrlsState { eta, mu, me, deviance, fitted_0_or_1 }
+    }
+}
+
+/// `X'WX` and `X'Wz` of the IRLS step taken from `state` (rows of `x`, `p` columns; no offset).
+pub(crate) fn irls_cross_products(x: &[f64], p: usize, y: &[f64], state: &IrlsState) -> (Vec<f64>, Vec<f64>) {
+    let (eta, mu, me) = (&state.eta, &state.mu, &state.me);
+    weighted_gram(x, y.len(), p, |i| {
+        let var = mu[i] * (1.0 - mu[i]);
+        (me[i] * me[i] / var, eta[i] + (y[i] - mu[i]) / me[i])
+    })
+}
+
+/// The IRLS iterations of [`irls_logistic`] from a given state; `start` is the coefficient
+/// vector the state came from (for step halving), and `first` the cross-products of the first
+/// step when the caller already has them (e.g. a sub-block of a bigger model's).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn irls_from_state(
+    x: &[f64],
+    p: usize,
+    y: &[f64],
+    offset: Option<&[f64]>,
+    start: Option<&[f64]>,
+    state: IrlsState,
+    first: Option<(Vec<f64>, Vec<f64>)>,
+    control: &GlmControl,
+) -> Result<IrlsFit> {
+    let n = y.len();
+    let IrlsState { mut eta, mut mu, mut me, deviance: mut devold, mut fitted_0_or_1 } = state;
     if p == 0 {
         return Ok(IrlsFit {
             coef: vec![],
@@ -302,6 +353,7 @@ pub fn irls_logistic(
             fitted_0_or_1: false,
         });
     }
+    let mut first = first;
     let mut coef: Vec<f64> = start.map(|s| s.to_vec()).unwrap_or_else(|| vec![0.0; p]);
     let mut coefold: Option<Vec<f64>> = start.map(|s| s.to_vec());
     let mut converged = false;
@@ -311,11 +363,13 @@ pub fn irls_logistic(
     for iter in 1..=control.maxit {
         iterations = iter;
         // working response and (squared) weights, formed row by row inside the cross-product
-        let (a, b) = weighted_gram(x, n, p, |i| {
-            let off = offset.map(|o| o[i]).unwrap_or(0.0);
-            let var = mu[i] * (1.0 - mu[i]);
-            let z = (eta[i] - off) + (y[i] - mu[i]) / me[i];
-            (me[i] * me[i] / var, z)
+        let (a, b) = first.take().unwrap_or_else(|| {
+            weighted_gram(x, n, p, |i| {
+                let off = offset.map(|o| o[i]).unwrap_or(0.0);
+                let var = mu[i] * (1.0 - mu[i]);
+                let z = (eta[i] - off) + (y[i] - mu[i]) / me[i];
+                (me[i] * me[i] / var, z)
+            })
         });
         let solved = solve_spd(&a, &b, p)?;
         let mut start_new = solved.sol.clone();

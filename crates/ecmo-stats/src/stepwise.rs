@@ -13,7 +13,10 @@
 use crate::design::Design;
 use crate::dist::pchisq_upper;
 use crate::error::{Result, StatsError};
-use crate::logistic::{GlmControl, LogisticModel, LogisticOptions, fit_logistic, irls_logistic, wald_term_test};
+use crate::logistic::{
+    GlmControl, IrlsState, LogisticModel, LogisticOptions, fit_logistic, irls_cross_products, irls_from_state,
+    irls_logistic, wald_term_test,
+};
 use serde::Serialize;
 
 /// Direction of the stepwise search.
@@ -101,30 +104,58 @@ struct QuickFit {
     deviance: f64,
     n_coef: usize,
     coef: Vec<f64>,
+    /// Linear predictor and fitted means where IRLS ended (for the next step's candidates).
+    eta: Vec<f64>,
+    mu: Vec<f64>,
 }
 
-/// One candidate fit; `start` warm-starts IRLS from nearby coefficients (the optimum is the
-/// same, the path shorter; deviances agree with a cold start far below the 1e-10 tolerance).
-fn quick_fit(full: &Design, y: &[f64], terms: &[String], start: Option<&[f64]>) -> Result<QuickFit> {
+/// How a candidate's IRLS starts.
+enum Start {
+    /// glm's default (`mustart`).
+    Default,
+    /// From nearby coefficients (the optimum is the same, the path shorter).
+    Warm(Vec<f64>),
+    /// From the current model's fitted values (R's `mustart = fitted(current)`), with the
+    /// first step's cross-products cut out of the current model's.
+    FirstStep(std::sync::Arc<IrlsState>, (Vec<f64>, Vec<f64>)),
+}
+
+/// One candidate fit. A start other than glm's default that does not converge cleanly (or
+/// stalls on fitted 0/1 probabilities) is discarded for a refit from glm's default start;
+/// deviances from any start agree far below the 1e-10 tolerance.
+fn quick_fit(full: &Design, y: &[f64], terms: &[String], start: &Start) -> Result<QuickFit> {
     let t: Vec<&str> = terms.iter().map(|s| s.as_str()).collect();
     let d = full.subset(&t)?;
-    let mut f = irls_logistic(&d.x, d.n, d.p, y, None, start, &GlmControl::default());
-    // a warm start that does not converge cleanly (or stalls on fitted 0/1 probabilities)
-    // is discarded: refit from glm's default start
-    if start.is_some() && !f.as_ref().is_ok_and(|f| f.converged && !f.fitted_0_or_1) {
-        f = irls_logistic(&d.x, d.n, d.p, y, None, None, &GlmControl::default());
+    let control = GlmControl::default();
+    let f = match start {
+        Start::Default => None,
+        Start::Warm(s) => Some(irls_logistic(&d.x, d.n, d.p, y, None, Some(s), &control)),
+        Start::FirstStep(state, first) => {
+            Some(irls_from_state(&d.x, d.p, y, None, None, (**state).clone(), Some(first.clone()), &control))
+        }
+    };
+    let kind = match start {
+        Start::Default => 0,
+        Start::Warm(_) => 1,
+        Start::FirstStep(..) => 2,
+    };
+    let f = match f {
+        Some(Ok(f)) if f.converged && !f.fitted_0_or_1 => f,
+        _ => irls_logistic(&d.x, d.n, d.p, y, None, None, &control)?,
+    };
+    if std::env::var_os("ITERS").is_some() {
+        eprintln!("kind {kind} iters {}", f.iterations);
     }
-    let f = f?;
-    Ok(QuickFit { deviance: f.deviance, n_coef: d.p, coef: f.coef })
+    Ok(QuickFit { deviance: f.deviance, n_coef: d.p, coef: f.coef, eta: f.eta, mu: f.mu })
 }
 
-/// Fit many candidate models (each with an optional warm start), on all available cores
-/// unless already inside a parallel bootstrap worker.
-fn fit_all(full: &Design, y: &[f64], models: &[(Vec<String>, Option<Vec<f64>>)]) -> Vec<Result<QuickFit>> {
+/// Fit many candidate models (each with its start), on all available cores unless already
+/// inside a parallel bootstrap worker.
+fn fit_all(full: &Design, y: &[f64], models: &[(Vec<String>, Start)]) -> Vec<Result<QuickFit>> {
     let threads =
         if crate::rng::in_worker() { 1 } else { std::thread::available_parallelism().map(|v| v.get()).unwrap_or(1) };
     let work = full.n * full.p * full.p * models.len();
-    let one = |m: &(Vec<String>, Option<Vec<f64>>)| quick_fit(full, y, &m.0, m.1.as_deref());
+    let one = |m: &(Vec<String>, Start)| quick_fit(full, y, &m.0, &m.1);
     if threads <= 1 || models.len() < 2 || work < 2_000_000 {
         return models.iter().map(one).collect();
     }
@@ -140,6 +171,38 @@ fn fit_all(full: &Design, y: &[f64], models: &[(Vec<String>, Option<Vec<f64>>)])
             })
             .collect()
     })
+}
+
+/// First-step starts for dropping each of `drops` from the current model: the current
+/// model's IRLS cross-products at its fitted values are formed once, and every candidate's
+/// first step solves its own sub-block (the rows and columns of the terms it keeps).
+fn first_steps(
+    full: &Design,
+    y: &[f64],
+    current: &[String],
+    (eta, mu): &(Vec<f64>, Vec<f64>),
+    deviance: f64,
+    drops: &[&String],
+) -> Result<Vec<Start>> {
+    if drops.is_empty() {
+        return Ok(Vec::new());
+    }
+    let t: Vec<&str> = current.iter().map(|s| s.as_str()).collect();
+    let d = full.subset(&t)?;
+    let state = IrlsState::fitted(eta.clone(), mu.clone(), deviance);
+    let (g, gb) = irls_cross_products(&d.x, d.p, y, &state);
+    let state = std::sync::Arc::new(state);
+    Ok(drops
+        .iter()
+        .map(|term| {
+            let gone: &[usize] = d.terms.iter().find(|x| &&x.name == term).map_or(&[], |x| &x.columns);
+            let keep: Vec<usize> = (0..d.p).filter(|c| !gone.contains(c)).collect();
+            let (g, p) = (&g, d.p);
+            let a: Vec<f64> = keep.iter().flat_map(|&r| keep.iter().map(move |&c| g[r * p + c])).collect();
+            let b: Vec<f64> = keep.iter().map(|&r| gb[r]).collect();
+            Start::FirstStep(state.clone(), (a, b))
+        })
+        .collect())
 }
 
 /// Warm start for a candidate model: the current coefficients without the dropped term's
@@ -206,10 +269,11 @@ pub fn step_aic(
     };
     let n = full.n as f64;
     let mut current: Vec<String> = start.iter().map(|s| s.to_string()).collect();
-    let cur = quick_fit(full, y, &current, None)?;
+    let cur = quick_fit(full, y, &current, &Start::Default)?;
     let mut cur_dev = cur.deviance;
     let mut cur_p = cur.n_coef;
     let mut cur_coef = cur.coef;
+    let mut cur_fit = (cur.eta, cur.mu);
     let mut aic = cur_dev + k * cur_p as f64;
     let mut path = vec![PathRow {
         step: String::new(),
@@ -243,8 +307,19 @@ pub fn step_aic(
                 cands.push((t.clone(), "add".into(), m));
             }
         }
-        let models: Vec<(Vec<String>, Option<Vec<f64>>)> =
-            cands.iter().map(|c| (c.2.clone(), warm_start(full, &current, &cur_coef, &c.1, &c.0))).collect();
+        let drops: Vec<&String> =
+            cands.iter().filter(|c| c.1 == "drop" && std::env::var_os("NOFIRST").is_none()).map(|c| &c.0).collect();
+        let mut firsts = first_steps(full, y, &current, &cur_fit, cur_dev, &drops)?.into_iter();
+        let models: Vec<(Vec<String>, Start)> = cands
+            .iter()
+            .map(|c| {
+                let start = if c.1 == "drop" { firsts.next() } else { None };
+                let start = start.unwrap_or_else(|| {
+                    warm_start(full, &current, &cur_coef, &c.1, &c.0).map_or(Start::Default, Start::Warm)
+                });
+                (c.2.clone(), start)
+            })
+            .collect();
         let fits: Vec<QuickFit> = fit_all(full, y, &models).into_iter().collect::<Result<_>>()?;
         let mut rows = vec![Candidate {
             term: "<none>".into(),
@@ -307,6 +382,7 @@ pub fn step_aic(
         cur_dev = f.deviance;
         cur_p = f.n_coef;
         cur_coef = f.coef;
+        cur_fit = (f.eta, f.mu);
         aic = new_aic;
     }
     let t: Vec<&str> = current.iter().map(|s| s.as_str()).collect();
@@ -395,8 +471,10 @@ pub fn backward_pvalue(
                 }
             }
             PCriterion::Lrt => {
-                let models: Vec<(Vec<String>, Option<Vec<f64>>)> =
-                    removable.iter().map(|t| (current.iter().filter(|x| *x != t).cloned().collect(), None)).collect();
+                let models: Vec<(Vec<String>, Start)> = removable
+                    .iter()
+                    .map(|t| (current.iter().filter(|x| *x != t).cloned().collect(), Start::Default))
+                    .collect();
                 let fits = fit_all(full, y, &models);
                 for (t, f) in removable.iter().zip(fits) {
                     let f = f?;
