@@ -93,14 +93,27 @@ a <- tm({ fit <- lrm(f15, data = d2, x = TRUE, y = TRUE); validate(fit, B = 200,
 v <- a$r
 put("validate", a$t, list(apparent_dxy = num(v["Dxy", "index.orig"]), corrected_dxy = num(v["Dxy", "index.corrected"])))
 
-# subgroup: per-level glm and the LR test of the interaction, n = N
+# subgroup, n = N: what ecmo analyze subgroup computes -- the model on all rows and in each
+# level, the ROC curve + DeLong CI of the predictor on all rows and in each level, the unpaired
+# DeLong test between the levels' curves, and the LR test of the interaction
 a <- tm({
   fits <- lapply(0:1, function(g) glm(y ~ m1, family = binomial, data = d[d$grp == g, ]))
   m0 <- glm(y ~ m1 + factor(grp), family = binomial, data = d)
   m1i <- glm(y ~ m1 * factor(grp), family = binomial, data = d)
-  list(fits, anova(m0, m1i, test = "LRT"))
+  overall <- glm(y ~ m1, family = binomial, data = d)
+  rocs <- lapply(0:1, function(g) {
+    s <- d$grp == g
+    r <- roc(d$y[s], d$m1[s], levels = c(0, 1), direction = "auto", quiet = TRUE)
+    list(r, ci.auc(r, method = "delong"))
+  })
+  rall <- roc(d$y, d$m1, levels = c(0, 1), direction = "auto", quiet = TRUE)
+  ciall <- ci.auc(rall, method = "delong")
+  rt <- roc.test(rocs[[1]][[1]], rocs[[2]][[1]], method = "delong", paired = FALSE)
+  list(fits, anova(m0, m1i, test = "LRT"), overall, rocs, rt, ciall)
 })
-put("subgroup", a$t, list(lr = num(a$r[[2]]$Deviance[2]), or = num(sapply(a$r[[1]], function(f) exp(coef(f)[2])))))
+put("subgroup", a$t, list(lr = num(a$r[[2]]$Deviance[2]), or = num(sapply(a$r[[1]], function(f) exp(coef(f)[2]))),
+  or_all = num(exp(coef(a$r[[3]])[2])), auc = num(sapply(a$r[[4]], function(x) as.numeric(x[[1]]$auc))),
+  auc_all = num(as.numeric(a$r[[6]])[2]), d = num(a$r[[5]]$statistic)))
 # NRI / IDI, n = N
 a <- tm(improveProb(d$p_small, d$p_full, d$y))
 put("nri", a$t, list(nri = num(a$r$nri), idi = num(a$r$idi)))

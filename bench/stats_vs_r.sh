@@ -87,7 +87,11 @@ checks["stepaic"] = rel(e["stepaic"]["aic"], r["stepaic"]["aic"][0]) if same_ter
 dxy = [i for i in e["validate"]["indexes"] if i["name"] == "dxy"][0]
 # the LR statistic is a difference of two deviances of ~1e6: compare it on the deviance scale
 checks["subgroup"] = max(abs(e["subgroup"]["interaction"]["test"]["statistic"] - r["subgroup"]["lr"][0]) / e["subgroup"]["interaction"]["deviance_main"],
-                         max(rel(l["predictor"][0]["odds_ratio"], o) for l, o in zip(e["subgroup"]["levels"], r["subgroup"]["or"])))
+                         max(rel(l["predictor"][0]["odds_ratio"], o) for l, o in zip(e["subgroup"]["levels"], r["subgroup"]["or"])),
+                         max(rel(l["roc"]["auc"], a) for l, a in zip(e["subgroup"]["levels"], r["subgroup"]["auc"])),
+                         rel(e["subgroup"]["overall"]["predictor"][0]["odds_ratio"], r["subgroup"]["or_all"][0]),
+                         rel(e["subgroup"]["overall"]["roc"]["auc"], r["subgroup"]["auc_all"][0]),
+                         rel(e["subgroup"]["auc_heterogeneity"]["statistic"], r["subgroup"]["d"][0]))
 checks["nri"] = max(rel(e["nri"]["nri_continuous"]["nri"]["estimate"], r["nri"]["nri"][0]),
                     rel(e["nri"]["idi"]["estimate"], r["nri"]["idi"][0]))
 checks["dca"] = max(abs(a - b) for a, b in zip(e["dca"]["curve"]["models"][0]["net_benefit"], r["dca"]["nb"]))
@@ -108,7 +112,7 @@ labels = {
     "cox": "Cox Efron + cox.zph + KM, 4 cov., n=N",
     "stepaic": "stepAIC backward, 20 pred., n=1e4",
     "validate": "validate B=200 (R: rms bw=TRUE), n=2000",
-    "subgroup": "subgroup: 2 glm + interaction LRT, n=N",
+    "subgroup": "subgroup: 5 glm + LRT, 3 ROC + DeLong, n=N",
     "nri": "NRI + IDI (Hmisc improveProb), n=N",
     "dca": "decision curve, 99 thresholds, n=N",
     "cif": "CIF + Gray's test, 2 causes x 2 groups, n=N",
