@@ -330,6 +330,19 @@ impl Table {
 
     /// Rows complete in all `columns`, and how many were dropped.
     pub fn complete_rows(&self, columns: &[&str]) -> Result<RowSelection> {
+        let missing_in = |c: &str| -> Result<bool> {
+            Ok(match self.column(c)? {
+                RawColumn::Numeric(v) => v.iter().fold(false, |m, x| m | x.is_nan()),
+                RawColumn::Text(t) => t.codes.iter().fold(false, |m, x| m | x.is_none()),
+            })
+        };
+        let mut any_missing = false;
+        for c in columns {
+            any_missing |= missing_in(c)?;
+        }
+        if !any_missing {
+            return Ok(RowSelection { dropped: 0, rows: (0..self.nrows()).collect(), columns: unique_names(columns) });
+        }
         // 1 = complete so far (bytes, not bools, so the loops vectorise)
         let mut keep = vec![1u8; self.nrows()];
         for c in columns {
@@ -338,19 +351,8 @@ impl Table {
                 RawColumn::Text(t) => keep.iter_mut().zip(&t.codes).for_each(|(k, x)| *k &= x.is_some() as u8),
             }
         }
-        let complete = keep.iter().fold(0usize, |n, &k| n + k as usize);
-        let rows: Vec<usize> = if complete == keep.len() {
-            (0..self.nrows()).collect()
-        } else {
-            (0..self.nrows()).filter(|&i| keep[i] == 1).collect()
-        };
-        let mut names: Vec<String> = Vec::new();
-        for c in columns {
-            if !names.iter().any(|n| n == c) {
-                names.push(c.to_string());
-            }
-        }
-        Ok(RowSelection { dropped: self.nrows() - rows.len(), rows, columns: names })
+        let rows: Vec<usize> = (0..self.nrows()).filter(|&i| keep[i] == 1).collect();
+        Ok(RowSelection { dropped: self.nrows() - rows.len(), rows, columns: unique_names(columns) })
     }
 
     /// A column as numbers (`NaN` = missing). A non-numeric value is an error naming its line.
@@ -572,6 +574,17 @@ impl Table {
         let negative = (0..levels.len()).find(|&k| k != pos).map(|k| levels[k].clone());
         Ok((pos, BinaryCoding { column: name.to_string(), positive: positive_label, negative }))
     }
+}
+
+/// Column names without repeats, in order.
+fn unique_names(columns: &[&str]) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for c in columns {
+        if !names.iter().any(|n| n == c) {
+            names.push(c.to_string());
+        }
+    }
+    names
 }
 
 /// NaN test on the bits (exponent all ones, mantissa not zero).

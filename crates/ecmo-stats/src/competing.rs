@@ -360,29 +360,30 @@ pub fn cumulative_incidence(
     let t: Vec<f64> = order.iter().map(|&i| time[i]).collect();
     let c: Vec<u32> = order.iter().map(|&i| cause[i]).collect();
     let mut size = vec![0usize; labels.len()];
-    let g: Vec<usize> = match codes {
-        Some(codes) => order.iter().map(|&i| codes[i]).collect(),
-        None => Vec::new(),
-    };
     match codes {
         Some(codes) => codes.iter().for_each(|&k| size[k] += 1),
         None => size[0] = n,
     }
-    drop(order);
     // groups without rows are left out, as cuminc does; `index[label]` = position among them
     let present: Vec<usize> = (0..labels.len()).filter(|&k| size[k] > 0).collect();
     let mut index = vec![0usize; labels.len()];
     for (p, &k) in present.iter().enumerate() {
         index[k] = p;
     }
+    // per sorted row: position of its group among the present ones
+    let g: Vec<usize> = match codes {
+        Some(codes) if present.len() > 1 => order.iter().map(|&i| index[codes[i]]).collect(),
+        _ => Vec::new(),
+    };
+    drop(order);
     let curves_of = || -> Vec<CifCurve> {
         let mut curves = Vec::new();
-        for &gi in &present {
+        for (p, &gi) in present.iter().enumerate() {
             let (mut tg, mut cg) = (Vec::new(), Vec::new());
             if present.len() > 1 {
                 (tg, cg) = (Vec::with_capacity(size[gi]), Vec::with_capacity(size[gi]));
                 for ((&k, &a), &b) in g.iter().zip(&t).zip(&c) {
-                    if k == gi {
+                    if k == p {
                         tg.push(a);
                         cg.push(b);
                     }
@@ -409,12 +410,11 @@ pub fn cumulative_incidence(
             return tests;
         }
         let ng = present.len();
-        let gp: Vec<usize> = g.iter().map(|&k| index[k]).collect();
         let ties = tie_groups(&t);
         for &k in &causes {
             // 0 censored, 1 this cause, 2 another cause
             let m: Vec<u8> = c.iter().map(|&x| (x != 0) as u8 + (x != 0 && x != k) as u8).collect();
-            let (s, v) = gray_scores(&ties, &m, &gp, ng, rho);
+            let (s, v) = gray_scores(&ties, &m, &g, ng, rho);
             let q = ng - 1;
             let statistic = quad_form_inv(&v, q, &s).unwrap_or(f64::NAN);
             tests.push(GrayTest {
