@@ -134,18 +134,10 @@ fn quick_fit(full: &Design, y: &[f64], terms: &[String], start: &Start) -> Resul
             Some(irls_from_state(&d.x, d.p, y, None, None, (**state).clone(), Some(first.clone()), &control))
         }
     };
-    let kind = match start {
-        Start::Default => 0,
-        Start::Warm(_) => 1,
-        Start::FirstStep(..) => 2,
-    };
     let f = match f {
         Some(Ok(f)) if f.converged && !f.fitted_0_or_1 => f,
         _ => irls_logistic(&d.x, d.n, d.p, y, None, None, &control)?,
     };
-    if std::env::var_os("ITERS").is_some() {
-        eprintln!("kind {kind} iters {}", f.iterations);
-    }
     Ok(QuickFit { deviance: f.deviance, n_coef: d.p, coef: f.coef, eta: f.eta, mu: f.mu })
 }
 
@@ -307,8 +299,7 @@ pub fn step_aic(
                 cands.push((t.clone(), "add".into(), m));
             }
         }
-        let drops: Vec<&String> =
-            cands.iter().filter(|c| c.1 == "drop" && std::env::var_os("NOFIRST").is_none()).map(|c| &c.0).collect();
+        let drops: Vec<&String> = cands.iter().filter(|c| c.1 == "drop").map(|c| &c.0).collect();
         let mut firsts = first_steps(full, y, &current, &cur_fit, cur_dev, &drops)?.into_iter();
         let models: Vec<(Vec<String>, Start)> = cands
             .iter()
