@@ -56,7 +56,7 @@ pub(super) fn concordance_ranked(
     threads: usize,
 ) -> Concordance {
     let mut by_score: Vec<(u64, u32)> = (0..score.len()).map(|r| score_code(score[r], trank[r], event[r])).collect();
-    concordance_coded(&mut by_score, &mut Vec::new(), ntimes, threads)
+    concordance_coded(&mut by_score, &mut Vec::new(), &mut Vec::new(), ntimes, threads)
 }
 
 /// A row as the sweeps see it: (score key, 2 rank + censored). + 0.0 turns -0.0 into 0.0
@@ -68,10 +68,12 @@ pub(super) fn score_code(score: f64, trank: u32, event: bool) -> (u64, u32) {
 
 /// [`concordance_ranked`] from the rows' [`score_code`]s (any order; sorted here, with
 /// `scratch` as the sort's buffer). The sweeps need nothing else of a row, so they read no
-/// other array in score order.
+/// other array in score order. `work` (resized to 4 n) holds the per-row counts: a caller's
+/// spent buffer saves fresh pages.
 pub(super) fn concordance_coded(
     by_score: &mut Vec<(u64, u32)>,
     scratch: &mut Vec<(u64, u32)>,
+    work: &mut Vec<f64>,
     ntimes: usize,
     threads: usize,
 ) -> Concordance {
@@ -96,25 +98,29 @@ pub(super) fn concordance_coded(
     for t in 0..ntimes {
         events_below[t + 1] = events_below[t] + events_at[t];
     }
-    // the two roles of a row are independent sweeps: one per thread
-    let (shorter, longer) = if threads > 1 {
+    // the two roles of a row are independent sweeps: one per thread; per row in score order
+    // each writes (C_i - D_i, C_i + D_i + T_i) of its pairs (integers, exact in f64)
+    let n = by_score.len();
+    work.clear();
+    work.resize(4 * n, 0.0);
+    let (short_rows, long_rows) = work.split_at_mut(2 * n);
+    let shorter = if threads > 1 {
         std::thread::scope(|s| {
-            let h = s.spawn(|| as_longer(by_score, &events_below, ntimes));
-            let a = as_shorter(by_score, &above, ntimes);
-            (a, h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            s.spawn(|| as_longer(by_score, &events_below, ntimes, long_rows));
+            as_shorter(by_score, &above, ntimes, short_rows)
         })
     } else {
-        (as_shorter(by_score, &above, ntimes), as_longer(by_score, &events_below, ntimes))
+        as_longer(by_score, &events_below, ntimes, long_rows);
+        as_shorter(by_score, &above, ntimes, short_rows)
     };
     let pairs_same_time: u64 = events_at.iter().map(|&d| d * d.saturating_sub(1) / 2).sum();
     let (conc, disc, tx) = (shorter.conc as f64, shorter.disc as f64, shorter.tx as f64);
     let npair = conc + disc + tx;
     let somers = (conc - disc) / npair;
-    let var: f64 = shorter
-        .rows
-        .iter()
-        .zip(&longer)
-        .map(|(a, b)| ((a.0 + b.0) / npair - somers / npair * (a.1 + b.1)).powi(2))
+    let var: f64 = short_rows
+        .chunks_exact(2)
+        .zip(long_rows.chunks_exact(2))
+        .map(|(a, b)| ((a[0] + b[0]) / npair - somers / npair * (a[1] + b[1])).powi(2))
         .sum::<f64>()
         / 4.0;
     Concordance {
@@ -152,21 +158,27 @@ fn for_each_tie(by_score: &[(u64, u32)], mut f: impl FnMut(&[(u64, u32)])) {
     }
 }
 
-/// Pair counts and, per row in score order, (C_i - D_i, C_i + D_i + T_i) of the pairs in which
-/// the row is the shorter member.
+/// Pair counts of the sweep over the pairs in which a row is the shorter member.
 struct Shorter {
     conc: u64,
     disc: u64,
     tx: u64,
     txy: u64,
-    rows: Vec<(f64, f64)>,
 }
 
 /// Events against the rows that outlive them: tree keyed `2 rank + censored` of the rows with
-/// a lower score; the comparable partners of an event have keys above `2 rank`.
-fn as_shorter(by_score: &[(u64, u32)], above: &[u64], ntimes: usize) -> Shorter {
+/// a lower score; the comparable partners of an event have keys above `2 rank`. Writes each
+/// row's (C_i - D_i, C_i + D_i + T_i) of these pairs to `rows` (2 per row, score order).
+fn as_shorter(by_score: &[(u64, u32)], above: &[u64], ntimes: usize, rows: &mut [f64]) -> Shorter {
     let mut all = Fenwick::new(2 * ntimes);
-    let mut out = Shorter { conc: 0, disc: 0, tx: 0, txy: 0, rows: Vec::with_capacity(by_score.len()) };
+    let mut out = Shorter { conc: 0, disc: 0, tx: 0, txy: 0 };
+    let mut rows = rows.chunks_exact_mut(2);
+    let mut put = |d: f64, s: f64| {
+        if let Some(r) = rows.next() {
+            r[0] = d;
+            r[1] = s;
+        }
+    };
     let mut before: Vec<u64> = Vec::new();
     let mut tied_ranks: Vec<u32> = Vec::new();
     for_each_tie(by_score, |group| {
@@ -177,9 +189,9 @@ fn as_shorter(by_score: &[(u64, u32)], above: &[u64], ntimes: usize) -> Shorter 
                 let dis = above[code as usize] - below;
                 out.conc += below;
                 out.disc += dis;
-                out.rows.push((below as f64 - dis as f64, (below + dis) as f64));
+                put(below as f64 - dis as f64, (below + dis) as f64);
             } else {
-                out.rows.push((0.0, 0.0));
+                put(0.0, 0.0);
             }
             all.add(code as usize);
             return;
@@ -193,7 +205,7 @@ fn as_shorter(by_score: &[(u64, u32)], above: &[u64], ntimes: usize) -> Shorter 
         }
         for (&(_, code), &below) in group.iter().zip(&before) {
             if !is_event(code) {
-                out.rows.push((0.0, 0.0));
+                put(0.0, 0.0);
                 continue;
             }
             // partners with a lower score are concordant, with a higher one discordant
@@ -203,7 +215,7 @@ fn as_shorter(by_score: &[(u64, u32)], above: &[u64], ntimes: usize) -> Shorter 
             out.conc += below;
             out.tx += eq;
             out.disc += dis;
-            out.rows.push((below as f64 - dis as f64, (below + eq + dis) as f64));
+            put(below as f64 - dis as f64, (below + eq + dis) as f64);
         }
         if group.len() > 1 {
             // events tied on both time and score
@@ -226,17 +238,23 @@ fn as_shorter(by_score: &[(u64, u32)], above: &[u64], ntimes: usize) -> Shorter 
 }
 
 /// Rows against the earlier events they outlive: tree of the events with a lower score keyed
-/// by rank; an earlier event with a higher score is a concordant pair. Per row in score order:
-/// (C_i - D_i, C_i + D_i + T_i) of these pairs.
-fn as_longer(by_score: &[(u64, u32)], events_below: &[u64], ntimes: usize) -> Vec<(f64, f64)> {
+/// by rank; an earlier event with a higher score is a concordant pair. Writes each row's
+/// (C_i - D_i, C_i + D_i + T_i) of these pairs to `rows` (2 per row, score order).
+fn as_longer(by_score: &[(u64, u32)], events_below: &[u64], ntimes: usize, rows: &mut [f64]) {
     let mut evs = Fenwick::new(ntimes);
-    let mut rows = Vec::with_capacity(by_score.len());
+    let mut rows = rows.chunks_exact_mut(2);
+    let mut put = |d: f64, s: f64| {
+        if let Some(r) = rows.next() {
+            r[0] = d;
+            r[1] = s;
+        }
+    };
     let mut before: Vec<u64> = Vec::new();
     for_each_tie(by_score, |group| {
         if let [(_, code)] = *group {
             let below = evs.prefix(outlived(code));
             let conc = events_below[outlived(code)] - below;
-            rows.push((conc as f64 - below as f64, (conc + below) as f64));
+            put(conc as f64 - below as f64, (conc + below) as f64);
             if is_event(code) {
                 evs.add((code >> 1) as usize);
             }
@@ -254,10 +272,9 @@ fn as_longer(by_score: &[(u64, u32)], events_below: &[u64], ntimes: usize) -> Ve
         for (&(_, code), &below) in group.iter().zip(&before) {
             let le = evs.prefix(outlived(code));
             let conc = events_below[outlived(code)] - le;
-            rows.push((conc as f64 - below as f64, (conc + le) as f64));
+            put(conc as f64 - below as f64, (conc + le) as f64);
         }
     });
-    rows
 }
 
 /// Rank of each row's time among the distinct times (0 = earliest) and their count.

@@ -645,7 +645,8 @@ fn cox_fit(
             by_score.push(score_code(data.eta[j], rank, data.event[j]));
         }
     }
-    let concordance = concordance_coded(&mut by_score, &mut data.scratch, ngroups, threads);
+    // the covariates are spent: their buffer holds the concordance's per-row counts
+    let concordance = concordance_coded(&mut by_score, &mut data.scratch, &mut data.x, ngroups, threads);
     let base = baseline_cumhaz(&data, &means, &beta);
     let proportional_hazards = zph_tests(&last, p, names)?;
     let pf = p as f64;
