@@ -310,10 +310,11 @@ fn read_head(dir: &Path) -> Result<(HashMap<String, Patient>, Vec<Run>), StreamE
 
 fn read_whole(dir: &Path, file: &str, ctx: &mut csv_format::Context, out: &mut ReadOutcome) -> Result<(), StreamError> {
     let path = dir.join(file);
-    let reader =
-        csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_path(&path).map_err(|e| {
-            csv_format::ReadError::Io { path: path.clone(), source: std::io::Error::other(e.to_string()) }
-        })?;
+    // Not trimmed by the reader: read_file trims each cell it reads.
+    let reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_path(&path)
+        .map_err(|e| csv_format::ReadError::Io { path: path.clone(), source: std::io::Error::other(e.to_string()) })?;
     csv_format::read_file(file, reader, ctx, out);
     Ok(())
 }
