@@ -120,6 +120,7 @@ fn linear_update(
     p: usize,
     beta: &[f64],
     offset: Option<&[f64]>,
+    prior: Option<&[f64]>,
     y: &[f64],
     eta: &mut [f64],
     mu: &mut [f64],
@@ -153,7 +154,8 @@ fn linear_update(
             *e_out = e;
             *mu_out = m;
             *me_out = if !(MTHRESH..=THRESH).contains(&e) { f64::EPSILON } else { ex / (opexp * opexp) };
-            dev += dev_resid(y[i], m);
+            let r = dev_resid(y[i], m);
+            dev += prior.map_or(r, |w| w[i] * r);
             extreme |= m > 1.0 - eps01 || m < eps01;
         }
         (dev, extreme)
@@ -269,7 +271,7 @@ pub fn irls_logistic(
         if s.len() != p {
             return Err(StatsError::DimensionMismatch("start has wrong length".into()));
         }
-        linear_update(x, p, s, offset, y, &mut eta, &mut mu, &mut me)
+        linear_update(x, p, s, offset, None, y, &mut eta, &mut mu, &mut me)
     } else {
         // mustart = (y + 0.5) / 2 takes one value per outcome class (two for 0/1 data), so
         // its logit, mean, derivative and deviance residual are computed once per class
@@ -291,7 +293,7 @@ pub fn irls_logistic(
         (dev, false)
     };
     let state = IrlsState { eta, mu, me, deviance: devold, fitted_0_or_1 };
-    irls_from_state(x, p, y, offset, start, state, None, control)
+    irls_from_state(x, p, y, offset, None, start, state, None, control)
 }
 
 /// Where an IRLS fit starts: the linear predictor, fitted means and `mu_eta` of every row,
@@ -325,7 +327,29 @@ pub(crate) fn irls_cross_products(x: &[f64], p: usize, y: &[f64], state: &IrlsSt
     })
 }
 
-/// The IRLS iterations of [`irls_logistic`] from a given state; `start` is the coefficient
+/// A logistic fit with prior (frequency) weights `prior`, started from `start` (a row with
+/// weight k counts as k copies of the row: deviance and cross-products are weighted). Used
+/// for bootstrap resamples, fitted on their distinct rows.
+pub(crate) fn irls_weighted(
+    x: &[f64],
+    p: usize,
+    y: &[f64],
+    prior: &[f64],
+    start: &[f64],
+    control: &GlmControl,
+) -> Result<IrlsFit> {
+    let n = y.len();
+    if x.len() != n * p || prior.len() != n || start.len() != p {
+        return Err(StatsError::DimensionMismatch("design, outcome, weights and start lengths differ".into()));
+    }
+    let (mut eta, mut mu, mut me) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+    let (deviance, fitted_0_or_1) = linear_update(x, p, start, None, Some(prior), y, &mut eta, &mut mu, &mut me);
+    let state = IrlsState { eta, mu, me, deviance, fitted_0_or_1 };
+    irls_from_state(x, p, y, None, Some(prior), Some(start), state, None, control)
+}
+
+/// The IRLS iterations of [`irls_logistic`] from a given state (`prior`: frequency weights,
+/// if any); `start` is the coefficient
 /// vector the state came from (for step halving), and `first` the cross-products of the first
 /// step when the caller already has them (e.g. a sub-block of a bigger model's).
 #[allow(clippy::too_many_arguments)]
@@ -334,6 +358,7 @@ pub(crate) fn irls_from_state(
     p: usize,
     y: &[f64],
     offset: Option<&[f64]>,
+    prior: Option<&[f64]>,
     start: Option<&[f64]>,
     state: IrlsState,
     first: Option<(Vec<f64>, Vec<f64>)>,
@@ -368,13 +393,14 @@ pub(crate) fn irls_from_state(
                 let off = offset.map(|o| o[i]).unwrap_or(0.0);
                 let var = mu[i] * (1.0 - mu[i]);
                 let z = (eta[i] - off) + (y[i] - mu[i]) / me[i];
-                (me[i] * me[i] / var, z)
+                let w = me[i] * me[i] / var;
+                (prior.map_or(w, |pw| pw[i] * w), z)
             })
         });
         let solved = solve_spd(&a, &b, p)?;
         let mut start_new = solved.sol.clone();
         last = Some(solved);
-        (dev, fitted_0_or_1) = linear_update(x, p, &start_new, offset, y, &mut eta, &mut mu, &mut me);
+        (dev, fitted_0_or_1) = linear_update(x, p, &start_new, offset, prior, y, &mut eta, &mut mu, &mut me);
         if !dev.is_finite() {
             let Some(old) = coefold.as_ref() else {
                 return Err(StatsError::NoConvergence("no valid set of coefficients has been found".into()));
@@ -388,7 +414,7 @@ pub(crate) fn irls_from_state(
                 for j in 0..p {
                     start_new[j] = (start_new[j] + old[j]) / 2.0;
                 }
-                (dev, fitted_0_or_1) = linear_update(x, p, &start_new, offset, y, &mut eta, &mut mu, &mut me);
+                (dev, fitted_0_or_1) = linear_update(x, p, &start_new, offset, prior, y, &mut eta, &mut mu, &mut me);
             }
         }
         coef = start_new;

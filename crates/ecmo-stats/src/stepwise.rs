@@ -131,7 +131,7 @@ fn quick_fit(full: &Design, y: &[f64], terms: &[String], start: &Start) -> Resul
         Start::Default => None,
         Start::Warm(s) => Some(irls_logistic(&d.x, d.n, d.p, y, None, Some(s), &control)),
         Start::FirstStep(state, first) => {
-            Some(irls_from_state(&d.x, d.p, y, None, None, (**state).clone(), Some(first.clone()), &control))
+            Some(irls_from_state(&d.x, d.p, y, None, None, None, (**state).clone(), Some(first.clone()), &control))
         }
     };
     let f = match f {

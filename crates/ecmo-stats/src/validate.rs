@@ -15,7 +15,7 @@
 use crate::calibration::auc_ranks;
 use crate::design::Design;
 use crate::error::{Result, StatsError};
-use crate::logistic::{GlmControl, LogisticOptions, fit_logistic, irls_logistic, linkinv};
+use crate::logistic::{GlmControl, IrlsFit, LogisticOptions, fit_logistic, irls_logistic, irls_weighted, linkinv};
 use crate::rng::parallel_replicates;
 use crate::stepwise::{Direction, PCriterion, backward_pvalue, step_aic};
 use serde::Serialize;
@@ -120,6 +120,52 @@ fn fastbw_select(full: &Design, y: &[f64], candidates: &[&str], start: Option<&[
     Ok(FastBwSelection { kept: fb.kept, approx: fb.coefficients, full_coef: f.coef })
 }
 
+/// One fastbw resample fitted on its distinct rows with their multiplicities as frequency
+/// weights (the same likelihood as the rows with repeats, about 63 % of the rows): the full
+/// model from `start`, fastbw, the refit of the kept terms from fastbw's approximation.
+/// Returns the training indexes, the refit's coefficients and the kept terms, or `None` when a
+/// fit does not converge cleanly (the caller then fits the rows with repeats).
+fn fastbw_resample(
+    full: &Design,
+    y: &[f64],
+    candidates: &[&str],
+    rows: &[usize],
+    start: &[f64],
+) -> Option<([f64; 6], Vec<f64>, Vec<String>)> {
+    let n = full.n;
+    let mut count = vec![0u32; n];
+    for &r in rows {
+        count[r] += 1;
+    }
+    let distinct: Vec<usize> = (0..n).filter(|&i| count[i] > 0).collect();
+    let prior: Vec<f64> = distinct.iter().map(|&i| f64::from(count[i])).collect();
+    let du = full.take_rows(&distinct);
+    let yu: Vec<f64> = distinct.iter().map(|&i| y[i]).collect();
+    let same = full.terms.iter().map(|t| t.name.as_str()).eq(candidates.iter().copied());
+    let sub;
+    let d = if same {
+        &du
+    } else {
+        sub = du.subset(candidates).ok()?;
+        &sub
+    };
+    let control = GlmControl::default();
+    let clean = |f: Result<IrlsFit>| f.ok().filter(|f| f.converged && !f.fitted_0_or_1);
+    let f = clean(irls_weighted(&d.x, d.p, &yu, &prior, start, &control))?;
+    let v = crate::linalg::Matrix { nrow: d.p, ncol: d.p, data: f.vcov };
+    let fb = crate::fastbw::fastbw_parts(&f.coef, &v, &d.terms, &d.col_names, 2.0).ok()?;
+    let tr: Vec<&str> = fb.kept.iter().map(|s| s.as_str()).collect();
+    let dsub = du.subset(&tr).ok()?;
+    let g = clean(irls_weighted(&dsub.x, dsub.p, &yu, &prior, &fb.coefficients, &control))?;
+    let mut pos = vec![0usize; n];
+    for (k, &i) in distinct.iter().enumerate() {
+        pos[i] = k;
+    }
+    let yb: Vec<f64> = rows.iter().map(|&r| y[r]).collect();
+    let lp: Vec<f64> = rows.iter().map(|&r| g.eta[pos[r]]).collect();
+    Some((fitted_indexes(&yb, &lp, g.deviance), g.coef, fb.kept))
+}
+
 /// glm's fit of a resample model, warm-started from nearby coefficients when given (the
 /// same maximum, reached in fewer iterations; a warm start that does not converge cleanly
 /// is discarded for glm's default start).
@@ -222,9 +268,10 @@ pub fn validate_logistic(
     type Rep = Option<([f64; 6], [f64; 6], Vec<String>)>;
     let reps: Vec<Rep> = parallel_replicates(replicates, seed, |_, rng| {
         let rows: Vec<usize> = (0..n).map(|_| rng.below(n)).collect();
-        let db = full.take_rows(&rows);
-        let yb: Vec<f64> = rows.iter().map(|&r| y[r]).collect();
-        let run = || -> Result<([f64; 6], [f64; 6], Vec<String>)> {
+        // the resample's rows as they were drawn, repeats included
+        let expanded = || -> Result<([f64; 6], Vec<f64>, Vec<String>)> {
+            let db = full.take_rows(&rows);
+            let yb: Vec<f64> = rows.iter().map(|&r| y[r]).collect();
             // fastbw: the resample's full model starts from the original data's, the refit
             // of the kept terms from fastbw's approximation to it
             let (tb, start) = match (selection, &fastbw_start) {
@@ -237,14 +284,23 @@ pub fn validate_logistic(
             let tr: Vec<&str> = tb.iter().map(|s| s.as_str()).collect();
             let dsub = db.subset(&tr)?;
             let f = fit_from(&dsub, &yb, start.as_deref())?;
-            let train = fitted_indexes(&yb, &f.eta, f.deviance);
+            Ok((fitted_indexes(&yb, &f.eta, f.deviance), f.coef, tb))
+        };
+        let run = || -> Result<([f64; 6], [f64; 6], Vec<String>)> {
+            let (train, coef, tb) = match (selection, &fastbw_start) {
+                (Selection::FastBw, Some(s)) => match fastbw_resample(full, y, candidates, &rows, s) {
+                    Some(r) => r,
+                    None => expanded()?,
+                },
+                _ => expanded()?,
+            };
             let cols = columns_of(&tb);
-            if cols.len() != f.coef.len() {
+            if cols.len() != coef.len() {
                 return Err(StatsError::DimensionMismatch("resample model columns".into()));
             }
             let p = full.p;
             let lp: Vec<f64> =
-                (0..n).map(|i| cols.iter().zip(&f.coef).map(|(&c, b)| full.x[i * p + c] * b).sum()).collect();
+                (0..n).map(|i| cols.iter().zip(&coef).map(|(&c, b)| full.x[i * p + c] * b).sum()).collect();
             let test = indexes(y, &lp)?;
             Ok((train, test, tb))
         };
