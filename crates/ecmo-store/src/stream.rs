@@ -59,14 +59,14 @@ impl Grouped {
         if !path.exists() {
             return Ok(None);
         }
+        // Not trimmed by the reader (csv's trimming copies every record): `cell` trims.
         let mut reader = csv::ReaderBuilder::new()
-            .trim(csv::Trim::All)
             .from_path(&path)
             .map_err(|source| StreamError::Csv { file: file.into(), source })?;
         let headers = reader.byte_headers().map_err(|source| StreamError::Csv { file: file.into(), source })?.clone();
         let names: Vec<String> = headers
             .iter()
-            .map(|h| String::from_utf8_lossy(h).trim_start_matches('\u{feff}').to_ascii_lowercase())
+            .map(|h| String::from_utf8_lossy(h.trim_ascii()).trim_start_matches('\u{feff}').to_ascii_lowercase())
             .collect();
         let mut cols = Vec::new();
         for (c, required) in columns {
@@ -126,8 +126,12 @@ impl Cells for Grouped {
         self.file
     }
 
+    /// Trimmed of ASCII whitespace, as csv's `Trim::All` trims a byte record.
     fn cell(&self, i: usize) -> &str {
-        self.cols[i].and_then(|c| self.record.get(c)).and_then(|b| std::str::from_utf8(b).ok()).unwrap_or("")
+        self.cols[i]
+            .and_then(|c| self.record.get(c))
+            .and_then(|b| std::str::from_utf8(b.trim_ascii()).ok())
+            .unwrap_or("")
     }
 
     fn line(&self) -> u64 {
