@@ -109,6 +109,15 @@ pub(crate) fn in_worker() -> bool {
     IN_WORKER.with(|c| c.get())
 }
 
+/// Run `f` on this thread as a worker: nested code stays single-threaded (for callers that
+/// already keep every core busy with independent tasks).
+pub(crate) fn as_worker<T>(f: impl FnOnce() -> T) -> T {
+    let before = IN_WORKER.with(|c| c.replace(true));
+    let out = f();
+    IN_WORKER.with(|c| c.set(before));
+    out
+}
+
 /// Run `f(replicate_index, rng)` for `b` replicates on all available cores; results come
 /// back in replicate order and do not depend on the number of threads.
 pub fn parallel_replicates<T: Send, F: Fn(usize, &mut Rng) -> T + Sync>(b: usize, seed: u64, f: F) -> Vec<T> {

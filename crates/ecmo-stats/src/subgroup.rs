@@ -183,18 +183,35 @@ pub fn subgroup_logistic(frame: &Frame, y: &[f64], spec: &SubgroupSpec) -> Resul
             terms.join(", ")
         )));
     }
-    let (overall, _) = fit_in(frame, y, &all, spec, "all");
-    let mut fits = Vec::new();
-    let mut curves = Vec::new();
-    for (k, label) in levels.iter().enumerate() {
-        let rows: Vec<usize> = (0..frame.nrows()).filter(|&i| codes[i] == Some(k)).collect();
-        if rows.is_empty() {
-            continue;
+    // the interaction models (on all rows) on one core, the overall and per-level models on
+    // the other: independent fits side by side keep both cores busy through the serial parts
+    // of each fit; each fit runs single-threaded, so the numbers are the same either way
+    let per_level = || {
+        let (overall, _) = fit_in(frame, y, &all, spec, "all");
+        let mut fits = Vec::new();
+        let mut curves = Vec::new();
+        for (k, label) in levels.iter().enumerate() {
+            let rows: Vec<usize> = (0..frame.nrows()).filter(|&i| codes[i] == Some(k)).collect();
+            if rows.is_empty() {
+                continue;
+            }
+            let (f, c) = fit_in(frame, y, &rows, spec, label);
+            fits.push(f);
+            curves.push(c);
         }
-        let (f, c) = fit_in(frame, y, &rows, spec, label);
-        fits.push(f);
-        curves.push(c);
-    }
+        (overall, fits, curves)
+    };
+    let side_by_side = frame.nrows() >= 100_000 && !crate::rng::in_worker();
+    let ((overall, fits, curves), interaction) = if side_by_side {
+        std::thread::scope(|s| {
+            let h = s.spawn(|| crate::rng::as_worker(|| interaction_lr_test(frame, y, &all, spec)));
+            let a = crate::rng::as_worker(per_level);
+            // a panic in the interaction thread is a bug here: re-raise it
+            (a, h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+        })
+    } else {
+        (per_level(), interaction_lr_test(frame, y, &all, spec))
+    };
     if fits.len() < 2 {
         return Err(StatsError::NotEnoughData(format!(
             "subgroup '{}' has {} level(s) with rows; need at least 2",
@@ -202,7 +219,7 @@ pub fn subgroup_logistic(frame: &Frame, y: &[f64], spec: &SubgroupSpec) -> Resul
             fits.len()
         )));
     }
-    let interaction = interaction_lr_test(frame, y, &all, spec)?;
+    let interaction = interaction?;
     let mut warnings = Vec::new();
     let present: Vec<&Roc> = curves.iter().flatten().collect();
     let auc_heterogeneity = if present.len() == curves.len() {
