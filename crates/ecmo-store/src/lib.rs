@@ -156,6 +156,19 @@ pub trait Store: csv_format::KnownRuns {
     /// Write a validated batch in one transaction.
     fn import(&mut self, batch: &Batch, policy: ConflictPolicy) -> Result<ImportReport, StoreError>;
 
+    /// Write a validated batch and its audit entry in one transaction: both are stored or
+    /// neither is, so no record is ever written without its entry in the audit log (and no
+    /// "success" is logged for a write that did not happen). `audit` is given the import's
+    /// report and returns the record to append; a batch refused for conflicts under
+    /// [`ConflictPolicy::RejectAll`] is rolled back and only its (refusal) entry is committed.
+    /// The entry is chained under the same serialisation as [`audit::AuditLog::append_audit`].
+    fn import_audited(
+        &mut self,
+        batch: &Batch,
+        policy: ConflictPolicy,
+        audit: &dyn Fn(&ImportReport) -> audit::AuditRecord,
+    ) -> Result<(ImportReport, audit::AuditEntry), StoreError>;
+
     /// Every run's key facts, ordered by flow start.
     fn run_summaries(&self) -> Result<Vec<RunSummary>, StoreError>;
 

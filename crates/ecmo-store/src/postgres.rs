@@ -12,6 +12,7 @@
 //! compared with what is stored. The report (counts, conflicts, their order and wording)
 //! is the SQLite store's, which a test checks on the same batches.
 
+use crate::audit::{AuditEntry, AuditRecord};
 use crate::csv_format::{Batch, KnownRuns, Located, RowError};
 use crate::sqlite::{RUN_SUMMARY_SQL, SummaryRow, conflict, parse_code, same, same_opt};
 use crate::{ConflictPolicy, Counts, ImportReport, RunSummary, Store, StoreError};
@@ -813,29 +814,56 @@ fn import_tx(tx: &mut Transaction, batch: &Batch, report: &mut ImportReport) -> 
     Ok(())
 }
 
+/// Import `batch` inside the open transaction `tx`, in a savepoint of its own: a batch
+/// refused for conflicts under [`ConflictPolicy::RejectAll`] is rolled back to the savepoint,
+/// leaving `tx` able to commit what else belongs to it (the refusal's audit entry). The
+/// report says `committed` when the batch is part of `tx`; the caller commits `tx`.
+fn import_within(tx: &mut Transaction, batch: &Batch, policy: ConflictPolicy) -> Result<ImportReport, StoreError> {
+    let mut report = ImportReport::default();
+    let mut sp = tx.transaction()?;
+    import_tx(&mut sp, batch, &mut report)?;
+    if !report.conflicts.is_empty() && policy == ConflictPolicy::RejectAll {
+        sp.rollback()?;
+        report.inserted = Counts::default();
+        report.unchanged = Counts::default();
+        return Ok(report);
+    }
+    sp.execute(
+        "INSERT INTO imports (source, synthetic, inserted, unchanged) VALUES ($1, $2, $3, $4)",
+        &[&batch.source, &batch.synthetic, &(report.inserted.total() as i64), &(report.unchanged.total() as i64)],
+    )?;
+    sp.commit()?;
+    report.committed = true;
+    Ok(report)
+}
+
 impl Store for PgStore {
     fn backend(&self) -> &'static str {
         "postgresql"
     }
 
     fn import(&mut self, batch: &Batch, policy: ConflictPolicy) -> Result<ImportReport, StoreError> {
-        let mut report = ImportReport::default();
         let mut client = self.client();
         let mut tx = client.transaction()?;
-        import_tx(&mut tx, batch, &mut report)?;
-        if !report.conflicts.is_empty() && policy == ConflictPolicy::RejectAll {
-            tx.rollback()?;
-            report.inserted = Counts::default();
-            report.unchanged = Counts::default();
-            return Ok(report);
-        }
-        tx.execute(
-            "INSERT INTO imports (source, synthetic, inserted, unchanged) VALUES ($1, $2, $3, $4)",
-            &[&batch.source, &batch.synthetic, &(report.inserted.total() as i64), &(report.unchanged.total() as i64)],
-        )?;
+        let report = import_within(&mut tx, batch, policy)?;
         tx.commit()?;
-        report.committed = true;
         Ok(report)
+    }
+
+    fn import_audited(
+        &mut self,
+        batch: &Batch,
+        policy: ConflictPolicy,
+        audit: &dyn Fn(&ImportReport) -> AuditRecord,
+    ) -> Result<(ImportReport, AuditEntry), StoreError> {
+        let mut client = self.client();
+        let mut tx = client.transaction()?;
+        let report = import_within(&mut tx, batch, policy)?;
+        // The audit lock is taken last and held only until the commit just below, so
+        // appenders wait for one INSERT, not for the import.
+        let entry = web::append_within(&mut tx, &audit(&report))?;
+        tx.commit()?;
+        Ok((report, entry))
     }
 
     fn run_summaries(&self) -> Result<Vec<RunSummary>, StoreError> {

@@ -1,5 +1,6 @@
 //! The embedded SQLite store: versioned migrations, WAL, one transaction per import.
 
+use crate::audit::{AuditEntry, AuditRecord};
 use crate::csv_format::{Batch, KnownRuns, Located, Origin, RowError};
 use crate::{ConflictPolicy, Counts, ImportReport, RunSummary, Store, StoreError};
 use ecmo_domain::drugs::{Concentration, ConcentrationUnit};
@@ -8,7 +9,7 @@ use ecmo_domain::{
     Mode, Observation, Patient, Quantity, Rhythm, Run, RunRecord, Salt, Sex, SupportKind, SupportPeriod, Timestamp,
     Unit,
 };
-use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
 use std::path::Path;
 use std::str::FromStr;
 
@@ -272,7 +273,7 @@ fn ts(t: Option<Timestamp>) -> Option<i64> {
     t.map(|t| t.0)
 }
 
-fn import_tx(tx: &Transaction, batch: &Batch, report: &mut ImportReport) -> Result<(), StoreError> {
+fn import_tx(tx: &Connection, batch: &Batch, report: &mut ImportReport) -> Result<(), StoreError> {
     {
         let mut ins = tx.prepare_cached(
             "INSERT INTO patients (id, sex, age_years, birth_year, weight_kg, height_cm, liver_cirrhosis, heart_failure_nyha_iv, severe_respiratory, chronic_dialysis, immunocompromised, chronic_renal_failure)
@@ -738,28 +739,55 @@ fn load_record(conn: &Connection, run: Run) -> Result<RunRecord, StoreError> {
     Ok(rec)
 }
 
+/// Import `batch` inside the open transaction `tx`, in a savepoint of its own: a batch
+/// refused for conflicts under [`ConflictPolicy::RejectAll`] is rolled back to the savepoint,
+/// leaving `tx` able to commit what else belongs to it (the refusal's audit entry). The
+/// report says `committed` when the batch is part of `tx`; the caller commits `tx`.
+fn import_within(tx: &mut Transaction, batch: &Batch, policy: ConflictPolicy) -> Result<ImportReport, StoreError> {
+    let mut report = ImportReport::default();
+    let mut sp = tx.savepoint()?;
+    import_tx(&sp, batch, &mut report)?;
+    if !report.conflicts.is_empty() && policy == ConflictPolicy::RejectAll {
+        sp.rollback()?;
+        sp.commit()?;
+        report.inserted = Counts::default();
+        report.unchanged = Counts::default();
+        return Ok(report);
+    }
+    sp.execute(
+        "INSERT INTO imports (source, synthetic, inserted, unchanged) VALUES (?1, ?2, ?3, ?4)",
+        params![batch.source, batch.synthetic, report.inserted.total() as i64, report.unchanged.total() as i64],
+    )?;
+    sp.commit()?;
+    report.committed = true;
+    Ok(report)
+}
+
 impl Store for SqliteStore {
     fn backend(&self) -> &'static str {
         "sqlite"
     }
 
     fn import(&mut self, batch: &Batch, policy: ConflictPolicy) -> Result<ImportReport, StoreError> {
-        let mut report = ImportReport::default();
-        let tx = self.conn.transaction()?;
-        import_tx(&tx, batch, &mut report)?;
-        if !report.conflicts.is_empty() && policy == ConflictPolicy::RejectAll {
-            tx.rollback()?;
-            report.inserted = Counts::default();
-            report.unchanged = Counts::default();
-            return Ok(report);
-        }
-        tx.execute(
-            "INSERT INTO imports (source, synthetic, inserted, unchanged) VALUES (?1, ?2, ?3, ?4)",
-            params![batch.source, batch.synthetic, report.inserted.total() as i64, report.unchanged.total() as i64],
-        )?;
+        let mut tx = self.conn.transaction()?;
+        let report = import_within(&mut tx, batch, policy)?;
         tx.commit()?;
-        report.committed = true;
         Ok(report)
+    }
+
+    fn import_audited(
+        &mut self,
+        batch: &Batch,
+        policy: ConflictPolicy,
+        audit: &dyn Fn(&ImportReport) -> AuditRecord,
+    ) -> Result<(ImportReport, AuditEntry), StoreError> {
+        // IMMEDIATE, as for a plain audit append: the write lock is held before the chain's
+        // last hash is read, so no other connection can append in between.
+        let mut tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let report = import_within(&mut tx, batch, policy)?;
+        let entry = web::append_within(&tx, &audit(&report))?;
+        tx.commit()?;
+        Ok((report, entry))
     }
 
     fn run_summaries(&self) -> Result<Vec<RunSummary>, StoreError> {

@@ -4,7 +4,7 @@ use super::PgStore;
 use crate::StoreError;
 use crate::accounts::{Account, Accounts, Role};
 use crate::audit::{AuditEntry, AuditLog, AuditRecord, GENESIS, chain_hash};
-use postgres::Row;
+use postgres::{Row, Transaction};
 
 pub(super) const MIGRATION_2: &str = r#"
 CREATE TABLE accounts (
@@ -130,38 +130,44 @@ impl Accounts for PgStore {
     }
 }
 
+/// Append `record` to the chain inside the caller's open transaction. The advisory lock
+/// makes appenders on every connection take turns (SQLite gets this from BEGIN IMMEDIATE);
+/// it is released when the caller's transaction ends.
+pub(super) fn append_within(tx: &mut Transaction, record: &AuditRecord) -> Result<AuditEntry, StoreError> {
+    tx.execute("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.audit_log'))", &[])?;
+    let last = tx.query_opt("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", &[])?;
+    let (seq, prev_hash) = match last {
+        Some(r) => (r.get::<_, i64>(0) + 1, r.get::<_, String>(1)),
+        None => (1, GENESIS.to_string()),
+    };
+    let hash = chain_hash(seq, &prev_hash, record);
+    tx.execute(
+        "INSERT INTO audit_log (seq, at, who, role, action, what, patient_id, outcome, from_addr, prev_hash, hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        &[
+            &seq,
+            &record.at,
+            &record.who,
+            &record.role,
+            &record.action,
+            &record.what,
+            &record.patient_id,
+            &record.outcome,
+            &record.from,
+            &prev_hash,
+            &hash,
+        ],
+    )?;
+    Ok(AuditEntry { seq, record: record.clone(), prev_hash, hash })
+}
+
 impl AuditLog for PgStore {
     fn append_audit(&mut self, record: &AuditRecord) -> Result<AuditEntry, StoreError> {
         let mut c = self.client();
         let mut tx = c.transaction()?;
-        // One appender at a time across every connection, so that two cannot chain to the
-        // same entry (SQLite gets this from BEGIN IMMEDIATE); released at commit.
-        tx.execute("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.audit_log'))", &[])?;
-        let last = tx.query_opt("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", &[])?;
-        let (seq, prev_hash) = match last {
-            Some(r) => (r.get::<_, i64>(0) + 1, r.get::<_, String>(1)),
-            None => (1, GENESIS.to_string()),
-        };
-        let hash = chain_hash(seq, &prev_hash, record);
-        tx.execute(
-            "INSERT INTO audit_log (seq, at, who, role, action, what, patient_id, outcome, from_addr, prev_hash, hash)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-            &[
-                &seq,
-                &record.at,
-                &record.who,
-                &record.role,
-                &record.action,
-                &record.what,
-                &record.patient_id,
-                &record.outcome,
-                &record.from,
-                &prev_hash,
-                &hash,
-            ],
-        )?;
+        let entry = append_within(&mut tx, record)?;
         tx.commit()?;
-        Ok(AuditEntry { seq, record: record.clone(), prev_hash, hash })
+        Ok(entry)
     }
 
     fn audit_range(&self, first: i64, last: i64) -> Result<Vec<AuditEntry>, StoreError> {

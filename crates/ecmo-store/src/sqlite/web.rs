@@ -4,7 +4,7 @@ use super::SqliteStore;
 use crate::StoreError;
 use crate::accounts::{Account, Accounts, Role};
 use crate::audit::{AuditEntry, AuditLog, AuditRecord, GENESIS, chain_hash};
-use rusqlite::{OptionalExtension, Row, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
 const ACCOUNT_COLUMNS: &str = "id, name, role, password_hash, disabled, created_at";
 
@@ -129,38 +129,45 @@ fn entry_from_row(r: &Row) -> rusqlite::Result<AuditEntry> {
     })
 }
 
+/// Append `record` to the chain inside the caller's open transaction, which must already
+/// hold the write lock (`BEGIN IMMEDIATE`) so that the last hash cannot change under it.
+pub(super) fn append_within(conn: &Connection, record: &AuditRecord) -> Result<AuditEntry, StoreError> {
+    let last: Option<(i64, String)> = conn
+        .query_row("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let (seq, prev_hash) = match last {
+        Some((s, h)) => (s + 1, h),
+        None => (1, GENESIS.to_string()),
+    };
+    let hash = chain_hash(seq, &prev_hash, record);
+    conn.execute(
+        "INSERT INTO audit_log (seq, at, who, role, action, what, patient_id, outcome, from_addr, prev_hash, hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        params![
+            seq,
+            record.at,
+            record.who,
+            record.role,
+            record.action,
+            record.what,
+            record.patient_id,
+            record.outcome,
+            record.from,
+            prev_hash,
+            hash
+        ],
+    )?;
+    Ok(AuditEntry { seq, record: record.clone(), prev_hash, hash })
+}
+
 impl AuditLog for SqliteStore {
     fn append_audit(&mut self, record: &AuditRecord) -> Result<AuditEntry, StoreError> {
         // IMMEDIATE takes the write lock before reading the last hash, so two
         // connections appending at once cannot both chain to the same entry.
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let last: Option<(i64, String)> = tx
-            .query_row("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?;
-        let (seq, prev_hash) = match last {
-            Some((s, h)) => (s + 1, h),
-            None => (1, GENESIS.to_string()),
-        };
-        let hash = chain_hash(seq, &prev_hash, record);
-        tx.execute(
-            "INSERT INTO audit_log (seq, at, who, role, action, what, patient_id, outcome, from_addr, prev_hash, hash)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-            params![
-                seq,
-                record.at,
-                record.who,
-                record.role,
-                record.action,
-                record.what,
-                record.patient_id,
-                record.outcome,
-                record.from,
-                prev_hash,
-                hash
-            ],
-        )?;
+        let entry = append_within(&tx, record)?;
         tx.commit()?;
-        Ok(AuditEntry { seq, record: record.clone(), prev_hash, hash })
+        Ok(entry)
     }
 
     fn audit_range(&self, first: i64, last: i64) -> Result<Vec<AuditEntry>, StoreError> {
