@@ -413,7 +413,8 @@ pub async fn run(
     Ok(Json(load_patient(&state, &session, &run_id).await?))
 }
 
-/// Validate and store an entry; refresh the run's list row. Audited either way.
+/// Validate and store an entry; refresh the run's list row. Audited either way: an accepted
+/// entry and its audit entry are committed together (entry::record).
 pub async fn record_entry(
     state: &AppState,
     session: &Session,
@@ -423,18 +424,13 @@ pub async fn record_entry(
     session.require(state, CLIN, "identified patient data").await?;
     let (id, who, at) = (run_id.to_string(), session.account.name.clone(), ecmo_store::audit::utc(now()));
     let what = format!("run {run_id}: {} {} at {}", e.kind, e.code, e.time);
-    let (outcome, patient) = state
+    let mut audit = session.audit_record("create", &what, None, "");
+    let outcome = state
         .db(move |s| {
-            let patient = s.load_run(&id).map(|r| r.patient.id).ok();
-            let outcome = entry::record(s, &id, &e, &who, &at)?;
-            Ok((outcome, patient))
+            audit.patient_id = s.load_run(&id).map(|r| r.patient.id).ok();
+            Ok(entry::record(s, &id, &e, &who, &at, &audit)?)
         })
         .await?;
-    let status = match &outcome {
-        Ok(_) => "success".to_string(),
-        Err(errs) => format!("refused: {}", errs.first().map(|e| e.reason.as_str()).unwrap_or("invalid")),
-    };
-    session.audit(state, "create", &what, patient.as_deref(), &status).await?;
     if outcome.is_ok() {
         refresh_row(state, run_id).await?;
     }

@@ -146,7 +146,13 @@ impl Session {
         patient_id: Option<&str>,
         outcome: &str,
     ) -> Result<(), ApiError> {
-        let rec = AuditRecord {
+        audit(state, self.audit_record(action, what, patient_id, outcome)).await
+    }
+
+    /// An audit record of this account's action, now, for writing together with a change
+    /// (`Store::import_audited`) or on its own.
+    pub fn audit_record(&self, action: &str, what: &str, patient_id: Option<&str>, outcome: &str) -> AuditRecord {
+        AuditRecord {
             at: now(),
             who: self.account.name.clone(),
             role: self.role().code().into(),
@@ -155,8 +161,7 @@ impl Session {
             patient_id: patient_id.map(str::to_string),
             outcome: outcome.into(),
             from: self.from.clone(),
-        };
-        audit(state, rec).await
+        }
     }
 }
 

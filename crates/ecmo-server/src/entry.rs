@@ -6,8 +6,9 @@
 
 use crate::error::FieldError;
 use crate::state::WebStore;
+use ecmo_store::audit::AuditRecord;
 use ecmo_store::csv_format::{self, Context, ReadOutcome};
-use ecmo_store::{ConflictPolicy, StoreError};
+use ecmo_store::{ConflictPolicy, ImportReport, StoreError};
 use serde::{Deserialize, Serialize};
 
 /// One hand-recorded value. `kind` is `event` (code = event code, e.g. `echo_lvef`)
@@ -76,14 +77,36 @@ fn errors_of(out: &[ecmo_store::csv_format::RowError]) -> Vec<FieldError> {
         .collect()
 }
 
-/// Validate `entry` for `run_id` exactly as an import would, then store it.
-/// `Ok(Err(errors))` means the entry was refused and nothing was written.
+/// The audit record of an entry: `audit` with the outcome set to success or the first refusal.
+fn outcome(audit: &AuditRecord, refusals: &[FieldError]) -> AuditRecord {
+    let outcome = match refusals.first() {
+        None => "success".to_string(),
+        Some(e) => format!("refused: {}", e.reason),
+    };
+    AuditRecord { outcome, ..audit.clone() }
+}
+
+/// Append the refusal of an entry that never reached the registry, and pass the refusal on.
+fn refuse(
+    store: &mut dyn WebStore,
+    audit: &AuditRecord,
+    errors: Vec<FieldError>,
+) -> Result<Result<Accepted, Vec<FieldError>>, StoreError> {
+    store.append_audit(&outcome(audit, &errors))?;
+    Ok(Err(errors))
+}
+
+/// Validate `entry` for `run_id` exactly as an import would, then store it together with
+/// its audit entry (`audit`, whose outcome is filled in): one transaction, so a value is
+/// never stored without its audit entry. `Ok(Err(errors))` means the entry was refused,
+/// nothing was written and the refusal was audited.
 pub fn record(
     store: &mut dyn WebStore,
     run_id: &str,
     entry: &Entry,
     who: &str,
     at: &str,
+    audit: &AuditRecord,
 ) -> Result<Result<Accepted, Vec<FieldError>>, StoreError> {
     let (file, header, row): (&str, &[&str], Vec<&str>) = match entry.kind.as_str() {
         "event" => (
@@ -97,11 +120,12 @@ pub fn record(
             vec![run_id, entry.time.trim(), entry.code.trim(), blank(&entry.value), blank(&entry.unit)],
         ),
         other => {
-            return Ok(Err(vec![FieldError {
+            let error = FieldError {
                 field: Some("kind".into()),
                 value: Some(other.into()),
                 reason: "expected 'event' or 'observation'".into(),
-            }]));
+            };
+            return refuse(store, audit, vec![error]);
         }
     };
     let mut bytes = Vec::new();
@@ -120,7 +144,7 @@ pub fn record(
         csv_format::read_file(file, reader, &mut ctx, &mut out);
     }
     if !out.errors.is_empty() {
-        return Ok(Err(errors_of(&out.errors)));
+        return refuse(store, audit, errors_of(&out.errors));
     }
     let mut batch = out.batch;
     // Provenance of a hand-entered value: who entered it and when, not a file line.
@@ -133,14 +157,28 @@ pub fn record(
     }
     batch.source = format!("web form ({who})");
     let warnings = errors_of(&batch.warnings);
-    let report = store.import(&batch, ConflictPolicy::RejectAll)?;
-    if !report.conflicts.is_empty() {
+    let refusals = |report: &ImportReport| {
         let mut errs = errors_of(&report.conflicts);
         for e in &mut errs {
             e.field = Some("time".into());
             e.value = Some(entry.time.clone());
         }
-        return Ok(Err(errs));
+        errs
+    };
+    let written = store.import_audited(&batch, ConflictPolicy::RejectAll, &|r| outcome(audit, &refusals(r)));
+    let report = match written {
+        Ok((report, _)) => report,
+        Err(e) => {
+            // Nothing was written. Log the attempt if the log takes it (a failure to log it
+            // changes nothing for the caller, who gets the store's error either way). Not the
+            // database's message: it can quote the values of the row.
+            let failed = AuditRecord { outcome: "failed: database error, nothing stored".into(), ..audit.clone() };
+            let _ = store.append_audit(&failed);
+            return Err(e);
+        }
+    };
+    if !report.conflicts.is_empty() {
+        return Ok(Err(refusals(&report)));
     }
     Ok(Ok(Accepted {
         run_id: run_id.into(),

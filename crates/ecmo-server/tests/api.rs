@@ -9,6 +9,7 @@ use ecmo_server::api::{API_ROUTES, Access};
 use ecmo_server::{AppState, auth, build_list_cache, router};
 use ecmo_store::Store;
 use ecmo_store::accounts::{Accounts, Role};
+use ecmo_store::audit::{AuditEntry, verify_log};
 use ecmo_store::csv_format::KnownRuns;
 use ecmo_store::sqlite::SqliteStore;
 use serde_json::{Value, json};
@@ -143,6 +144,7 @@ async fn the_application_runs_on_postgresql_too() {
     .await
     .unwrap();
     access_checks(&f).await;
+    entries_and_their_audit_entries_commit_together(&f).await;
     let c = login(&f.app, "clin").await;
     let bad = json!({"kind": "observation", "code": "gcs", "time": "2000-01-01 00:00", "value": "7.5"});
     let a = call(&f.app, "post", &format!("/api/runs/{}/entries", f.run_id), Some(&c), Some(bad)).await;
@@ -341,6 +343,102 @@ async fn reads_and_writes_are_audited_and_tampering_is_detected() {
     let v = call(&f.app, "get", "/api/admin/audit/verify", Some(&admin), None).await.json();
     assert_eq!(v["intact"], false, "{v}");
     assert!(v["problem"].as_str().unwrap().contains("entry 2"), "{v}");
+}
+
+/// Registry counts (events) and audit log length, read through a connection of the test's own.
+async fn events_and_audit(spec: &str) -> (u64, i64) {
+    let spec = spec.to_string();
+    tokio::task::spawn_blocking(move || {
+        let r = ecmo_store::open_registry(&spec).unwrap();
+        (r.counts().unwrap().events, r.audit_len().unwrap())
+    })
+    .await
+    .unwrap()
+}
+
+/// The newest audit entry, and whether the whole chain verifies.
+async fn last_audit(spec: &str) -> (AuditEntry, bool) {
+    let spec = spec.to_string();
+    tokio::task::spawn_blocking(move || {
+        let r = ecmo_store::open_registry(&spec).unwrap();
+        let n = r.audit_len().unwrap();
+        (r.audit_range(n, n).unwrap().remove(0), verify_log(&*r).unwrap().is_ok())
+    })
+    .await
+    .unwrap()
+}
+
+/// Run `sqlite_sql` or `pg_sql` on the registry behind `spec`, as a broken deployment might.
+async fn sabotage(spec: &str, sqlite_sql: &str, pg_sql: &str) {
+    let (spec, sqlite_sql, pg_sql) = (spec.to_string(), sqlite_sql.to_string(), pg_sql.to_string());
+    tokio::task::spawn_blocking(move || {
+        if ecmo_store::is_postgres_url(&spec) {
+            // fresh_pg_spec appends `schema=NAME` as the URL's last parameter.
+            let at = spec.rfind("schema=").unwrap();
+            let (url, schema) = (&spec[..at - 1], &spec[at + "schema=".len()..]);
+            let mut c = postgres::Client::connect(url, postgres::NoTls).unwrap();
+            c.batch_execute(&format!("SET search_path TO \"{schema}\"; {pg_sql}")).unwrap();
+        } else {
+            rusqlite::Connection::open(&spec).unwrap().execute_batch(&sqlite_sql).unwrap();
+        }
+    })
+    .await
+    .unwrap()
+}
+
+/// A hand entry and its audit entry are written in one transaction: when the audit log
+/// refuses the insert, the value is not stored either; an accepted entry adds exactly one
+/// record and one "success" entry; a refused one adds only its "refused" entry.
+async fn entries_and_their_audit_entries_commit_together(f: &Fixture) {
+    let spec = f.db.to_str().unwrap();
+    let c = login(&f.app, "clin").await;
+    let url = format!("/api/runs/{}/entries", f.run_id);
+    let view = call(&f.app, "get", &format!("/api/runs/{}", f.run_id), Some(&c), None).await.json();
+    let t0 = view["flow_start"].as_str().unwrap().replace('T', " ");
+    let lvef = json!({"kind": "event", "code": "echo_lvef", "time": t0, "value": "35"});
+
+    sabotage(
+        spec,
+        "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'audit refused'); END;",
+        "CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'audit refused'; END $$;
+         CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION refuse_audit();",
+    )
+    .await;
+    let before = events_and_audit(spec).await;
+    let a = call(&f.app, "post", &url, Some(&c), Some(lvef.clone())).await;
+    assert_eq!(a.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", a.body);
+    assert_eq!(events_and_audit(spec).await, before, "the value was stored without its audit entry");
+    sabotage(spec, "DROP TRIGGER refuse_audit;", "DROP TRIGGER refuse_audit ON audit_log;").await;
+
+    let before = events_and_audit(spec).await;
+    let a = call(&f.app, "post", &url, Some(&c), Some(lvef)).await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    assert_eq!(events_and_audit(spec).await, (before.0 + 1, before.1 + 1), "one record, one audit entry");
+    let (entry, intact) = last_audit(spec).await;
+    assert!(intact);
+    assert_eq!((entry.seq, entry.record.who.as_str(), entry.record.action.as_str()), (before.1 + 1, "clin", "create"));
+    assert_eq!(entry.record.outcome, "success");
+    assert_eq!(entry.record.patient_id.as_deref(), Some(f.patient_id.as_str()));
+    assert!(entry.record.what.contains("echo_lvef"), "{}", entry.record.what);
+
+    // Refused by the importer's conflict rule (in the store) and by validation (before it).
+    let clash = json!({"kind": "event", "code": "echo_lvef", "time": t0, "value": "40"});
+    let invalid = json!({"kind": "event", "code": "echo_lvef", "time": t0, "value": "95"});
+    for body in [clash, invalid] {
+        let before = events_and_audit(spec).await;
+        let a = call(&f.app, "post", &url, Some(&c), Some(body.clone())).await;
+        assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {}", a.body);
+        assert_eq!(events_and_audit(spec).await, (before.0, before.1 + 1), "{body}: only the refusal is logged");
+        let (entry, intact) = last_audit(spec).await;
+        assert!(intact);
+        assert!(entry.record.outcome.starts_with("refused: "), "{body}: {}", entry.record.outcome);
+        assert_eq!(entry.record.outcome, format!("refused: {}", a.json()["reason"].as_str().unwrap()));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entry_is_stored_only_with_its_audit_entry() {
+    entries_and_their_audit_entries_commit_together(&fixture()).await;
 }
 
 /// Alter audit entry 2 directly in the file, as someone with access to the file could.
