@@ -152,7 +152,9 @@ pub fn chol_logdet(l: &[f64], p: usize) -> f64 {
 pub(crate) const CHUNK_ROWS: usize = 1 << 15;
 
 /// `f` over `items`, on all available cores when `parallel` (and not inside a bootstrap
-/// worker); results in item order. Each thread takes a contiguous run of items.
+/// worker); results in item order. Threads take the next item as they become free (not a
+/// fixed share each), so a thread the system deschedules does not hold the others up; which
+/// thread ran an item does not change any result.
 pub(crate) fn par_map<I: Send, T: Send>(items: Vec<I>, parallel: bool, f: impl Fn(I) -> T + Sync) -> Vec<T> {
     let threads = if parallel && items.len() > 1 && !crate::rng::in_worker() {
         std::thread::available_parallelism().map(|v| v.get()).unwrap_or(1).min(items.len()).min(8)
@@ -162,19 +164,29 @@ pub(crate) fn par_map<I: Send, T: Send>(items: Vec<I>, parallel: bool, f: impl F
     if threads <= 1 {
         return items.into_iter().map(f).collect();
     }
-    let per = items.len().div_ceil(threads);
-    let mut groups: Vec<Vec<I>> = Vec::with_capacity(threads);
-    let mut it = items.into_iter().peekable();
-    while it.peek().is_some() {
-        groups.push(it.by_ref().take(per).collect());
-    }
-    let f = &f;
-    std::thread::scope(|s| {
-        let handles: Vec<_> =
-            groups.into_iter().map(|g| s.spawn(move || g.into_iter().map(f).collect::<Vec<T>>())).collect();
-        // a panic in a worker is a bug in this crate: re-raise it rather than return partial sums
-        handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
-    })
+    let count = items.len();
+    let queue = std::sync::Mutex::new(items.into_iter().enumerate());
+    let take = || queue.lock().unwrap_or_else(|e| e.into_inner()).next();
+    let (f, take) = (&f, &take);
+    let work = move || {
+        let mut done = Vec::new();
+        while let Some((k, item)) = take() {
+            done.push((k, f(item)));
+        }
+        done
+    };
+    let mut parts: Vec<(usize, T)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (1..threads).map(|_| s.spawn(work)).collect();
+        let mut all = work();
+        for h in handles {
+            // a panic in a worker is a bug in this crate: re-raise it rather than return partial sums
+            all.extend(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+        }
+        all
+    });
+    debug_assert_eq!(parts.len(), count);
+    parts.sort_unstable_by_key(|(k, _)| *k);
+    parts.into_iter().map(|(_, t)| t).collect()
 }
 
 /// `f(lo, hi)` for every chunk of [`CHUNK_ROWS`] rows of `0..n` (see [`par_map`]).
