@@ -15,26 +15,40 @@ use std::borrow::Cow;
 /// Outcome, its coding, the rows used and one column of predicted risks per model.
 type Risks<'a> = (Vec<f64>, BinaryCoding, crate::table::RowSelection, Vec<Cow<'a, [f64]>>);
 
-/// Outcome and columns of predicted risks on the rows complete in all of them.
-fn risks<'a>(table: &'a Table, outcome: &str, positive: Option<&str>, columns: &[String]) -> Result<Risks<'a>> {
+/// Outcome and columns of predicted risks on the rows complete in all of them; with `check`,
+/// a risk outside [0, 1] is an error naming its line.
+fn risks<'a>(
+    table: &'a Table,
+    outcome: &str,
+    positive: Option<&str>,
+    columns: &[String],
+    check: bool,
+) -> Result<Risks<'a>> {
     let (y, coding, sel) = crate::logistic::outcome_and_rows(table, outcome, positive, columns)?;
     let mut p = Vec::new();
     for c in columns {
         let v = table.numeric_selected(c, &sel)?;
-        if v.iter().fold(false, |bad, x| bad | !(0.0..=1.0).contains(x))
-            && let Some(k) = v.iter().position(|x| !(0.0..=1.0).contains(x))
-        {
-            return Err(AnalysisError::Value {
-                source_name: table.source.clone(),
-                line: table.line(sel.rows[k]),
-                column: c.clone(),
-                value: format!("{}", v[k]),
-                problem: "is not a predicted probability in [0, 1]".into(),
-            });
+        if check {
+            check_risks(table, &sel, c, &v)?;
         }
         p.push(v);
     }
     Ok((y, coding, sel, p))
+}
+
+fn check_risks(table: &Table, sel: &crate::table::RowSelection, column: &str, v: &[f64]) -> Result<()> {
+    if v.iter().fold(false, |bad, x| bad | !(0.0..=1.0).contains(x))
+        && let Some(k) = v.iter().position(|x| !(0.0..=1.0).contains(x))
+    {
+        return Err(AnalysisError::Value {
+            source_name: table.source.clone(),
+            line: table.line(sel.rows[k]),
+            column: column.to_string(),
+            value: format!("{}", v[k]),
+            problem: "is not a predicted probability in [0, 1]".into(),
+        });
+    }
+    Ok(())
 }
 
 /// NRI / IDI request.
@@ -75,8 +89,12 @@ pub struct ReclassificationReport {
 /// Run NRI / IDI.
 pub fn reclassification_run(table: &Table, req: &ReclassificationRequest) -> Result<ReclassificationReport> {
     let cols = vec![req.old.clone(), req.new.clone()];
-    let (y, coding, sel, p) = risks(table, &req.outcome, req.positive.as_deref(), &cols)?;
-    let result = reclassification(&y, &p[0], &p[1], &req.cutoffs, 0.95)?;
+    // the engine checks the risks in its first pass; only when it refuses them is the
+    // offending line looked for
+    let (y, coding, sel, p) = risks(table, &req.outcome, req.positive.as_deref(), &cols, false)?;
+    let result = reclassification(&y, &p[0], &p[1], &req.cutoffs, 0.95).map_err(|e| {
+        cols.iter().zip(&p).find_map(|(c, v)| check_risks(table, &sel, c, v).err()).unwrap_or_else(|| e.into())
+    })?;
     Ok(ReclassificationReport {
         source: table.source.clone(),
         outcome: coding,
@@ -127,7 +145,7 @@ pub fn decision_run(table: &Table, req: &DecisionRequest) -> Result<DecisionRepo
     if req.models.is_empty() {
         return Err(AnalysisError::Request("no model columns given".into()));
     }
-    let (y, coding, sel, p) = risks(table, &req.outcome, req.positive.as_deref(), &req.models)?;
+    let (y, coding, sel, p) = risks(table, &req.outcome, req.positive.as_deref(), &req.models, true)?;
     let models: Vec<(&str, &[f64])> = req.models.iter().zip(&p).map(|(n, v)| (n.as_str(), &v[..])).collect();
     let curve = decision_curve(&y, &models, &req.thresholds)?;
     let difference = if req.bootstrap > 0 {
@@ -201,4 +219,24 @@ pub fn stability_run(table: &Table, req: &StabilityRequest) -> Result<StabilityR
         selection: selection_name(&req.selection),
         result,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_risk_outside_the_unit_interval_names_its_line() {
+        let csv = "y,old,new\n0,0.1,0.2\n1,0.5,0.7\n1,0.4,1.2\n0,0.3,0.1\n1,0.6,0.9\n0,0.2,0.3\n";
+        let t = Table::parse_csv(csv, "risks.csv", None).unwrap();
+        let req = ReclassificationRequest {
+            outcome: "y".into(),
+            positive: None,
+            old: "old".into(),
+            new: "new".into(),
+            cutoffs: vec![],
+        };
+        let e = reclassification_run(&t, &req).unwrap_err().to_string();
+        assert!(e.contains("line 4") && e.contains("new") && e.contains("1.2"), "{e}");
+    }
 }

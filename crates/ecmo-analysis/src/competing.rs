@@ -82,7 +82,17 @@ pub fn run(table: &Table, req: &CompetingRequest) -> Result<CompetingReport> {
             problem: "is a negative time".into(),
         });
     }
-    let (levels, codes) = table.levels(&req.status)?;
+    // the status and group columns are coded independently: two threads for large tables
+    let (status_levels, group_levels) = match &req.group {
+        Some(g) if table.nrows() >= 100_000 => std::thread::scope(|s| {
+            let h = s.spawn(|| table.levels(g));
+            let st = table.levels(&req.status);
+            (st, Some(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))))
+        }),
+        Some(g) => (table.levels(&req.status), Some(table.levels(g))),
+        None => (table.levels(&req.status), None),
+    };
+    let (levels, codes) = status_levels?;
     let same = |l: &str| {
         l == req.censored || matches!((l.parse::<f64>(), req.censored.parse::<f64>()), (Ok(a), Ok(b)) if a == b)
     };
@@ -94,9 +104,9 @@ pub fn run(table: &Table, req: &CompetingRequest) -> Result<CompetingReport> {
     };
     let level_code: Vec<u32> = (0..levels.len()).map(code_of).collect();
     let cause: Vec<u32> = sel.rows.iter().map(|&r| codes[r].map_or(0, |k| level_code[k])).collect();
-    let group = match &req.group {
-        Some(g) => {
-            let (gl, gc) = table.levels(g)?;
+    let group = match group_levels {
+        Some(gl) => {
+            let (gl, gc) = gl?;
             Some((sel.rows.iter().map(|&r| gc[r].unwrap_or(0)).collect::<Vec<usize>>(), gl))
         }
         None => None,
