@@ -132,14 +132,7 @@ pub fn user(args: UserArgs) -> Result<()> {
             let password = read_password()?;
             let hash = hash_password(&password).map_err(InvalidInput)?;
             let mut store = open(&db)?;
-            match store.add_account(&name, role, &hash, now()) {
-                Ok(_) => {}
-                Err(ecmo_store::StoreError::Duplicate(what)) => {
-                    return Err(InvalidInput(format!("{what} already exists")).into());
-                }
-                Err(e) => return Err(e.into()),
-            }
-            store.append_audit(&AuditRecord {
+            let audit = AuditRecord {
                 at: now(),
                 who: cli_actor(),
                 role: String::new(),
@@ -148,7 +141,15 @@ pub fn user(args: UserArgs) -> Result<()> {
                 patient_id: None,
                 outcome: "success".into(),
                 from: "command line".into(),
-            })?;
+            };
+            // The account and its audit entry are written in one transaction.
+            match store.add_account_audited(&name, role, &hash, now(), &audit) {
+                Ok(_) => {}
+                Err(ecmo_store::StoreError::Duplicate(what)) => {
+                    return Err(InvalidInput(format!("{what} already exists")).into());
+                }
+                Err(e) => return Err(e.into()),
+            }
             println!("Created account '{name}' with role {role} in {}.", db.label());
             Ok(())
         }

@@ -579,8 +579,9 @@ pub async fn create_account(state: &AppState, session: &Session, new: NewAccount
         .map_err(ApiError::internal)?
         .map_err(|e| ApiError::bad_request("password", "", e))?;
     let name = new.name.clone();
-    let account = state.db(move |s| Ok(s.add_account(&name, role, &hash, now())?)).await?;
-    session.audit(state, "create", &format!("account {} ({role})", new.name), None, "success").await?;
+    // The account and its audit entry are one transaction: no account appears unaudited.
+    let audit = session.audit_record("create", &format!("account {} ({role})", new.name), None, "success");
+    let (account, _) = state.db(move |s| Ok(s.add_account_audited(&name, role, &hash, now(), &audit)?)).await?;
     Ok(account)
 }
 
@@ -608,12 +609,12 @@ pub async fn set_disabled(
         return Err(ApiError::bad_request("name", &name, "you cannot disable your own account"));
     }
     let n = name.clone();
-    let found = state.db(move |s| Ok(s.set_account_disabled(&n, body.disabled)?)).await?;
-    if !found {
+    let what = format!("account {name}: {}", if body.disabled { "disabled" } else { "enabled" });
+    let audit = session.audit_record("update", &what, None, "success");
+    let entry = state.db(move |s| Ok(s.set_account_disabled_audited(&n, body.disabled, &audit)?)).await?;
+    if entry.is_none() {
         return Err(ApiError::not_found("name", &name, "no account with this name"));
     }
-    let what = format!("account {name}: {}", if body.disabled { "disabled" } else { "enabled" });
-    session.audit(&state, "update", &what, None, "success").await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -396,6 +396,8 @@ async fn entries_and_their_audit_entries_commit_together(f: &Fixture) {
     let view = call(&f.app, "get", &format!("/api/runs/{}", f.run_id), Some(&c), None).await.json();
     let t0 = view["flow_start"].as_str().unwrap().replace('T', " ");
     let lvef = json!({"kind": "event", "code": "echo_lvef", "time": t0, "value": "35"});
+    let admin = login(&f.app, "adm").await;
+    let new_account = json!({"name": "unaudited", "role": "clinician", "password": PASSWORD});
 
     sabotage(
         spec,
@@ -408,6 +410,16 @@ async fn entries_and_their_audit_entries_commit_together(f: &Fixture) {
     let a = call(&f.app, "post", &url, Some(&c), Some(lvef.clone())).await;
     assert_eq!(a.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", a.body);
     assert_eq!(events_and_audit(spec).await, before, "the value was stored without its audit entry");
+    // Account changes likewise: no account is created or disabled without its audit entry.
+    let a = call(&f.app, "post", "/api/admin/accounts", Some(&admin), Some(new_account.clone())).await;
+    assert_eq!(a.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", a.body);
+    let disable = json!({"disabled": true});
+    let a = call(&f.app, "post", "/api/admin/accounts/other/disabled", Some(&admin), Some(disable.clone())).await;
+    assert_eq!(a.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", a.body);
+    let accounts = call(&f.app, "get", "/api/admin/accounts", Some(&admin), None).await.json();
+    let accounts = accounts.as_array().unwrap();
+    assert!(!accounts.iter().any(|a| a["name"] == "unaudited"), "an account was created without its audit entry");
+    assert!(accounts.iter().any(|a| a["name"] == "other" && a["disabled"] == false), "disabled without audit");
     sabotage(spec, "DROP TRIGGER refuse_audit;", "DROP TRIGGER refuse_audit ON audit_log;").await;
 
     let before = events_and_audit(spec).await;
@@ -420,6 +432,12 @@ async fn entries_and_their_audit_entries_commit_together(f: &Fixture) {
     assert_eq!(entry.record.outcome, "success");
     assert_eq!(entry.record.patient_id.as_deref(), Some(f.patient_id.as_str()));
     assert!(entry.record.what.contains("echo_lvef"), "{}", entry.record.what);
+    let a = call(&f.app, "post", "/api/admin/accounts", Some(&admin), Some(new_account)).await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    assert_eq!(last_audit(spec).await.0.record.what, "account unaudited (clinician)");
+    let a = call(&f.app, "post", "/api/admin/accounts/other/disabled", Some(&admin), Some(disable)).await;
+    assert_eq!(a.status, StatusCode::NO_CONTENT, "{}", a.body);
+    assert_eq!(last_audit(spec).await.0.record.what, "account other: disabled");
 
     // Refused by the importer's conflict rule (in the store) and by validation (before it).
     let clash = json!({"kind": "event", "code": "echo_lvef", "time": t0, "value": "40"});

@@ -6,6 +6,7 @@
 //! never sees a secret a leaked database copy could replay.
 
 use crate::StoreError;
+use crate::audit::{AuditEntry, AuditRecord};
 use serde::Serialize;
 use std::fmt;
 use std::str::FromStr;
@@ -75,6 +76,24 @@ pub trait Accounts {
     fn set_account_disabled(&mut self, name: &str, disabled: bool) -> Result<bool, StoreError>;
     /// Replace an account's password hash; false when there is no such account.
     fn set_password_hash(&mut self, name: &str, password_hash: &str) -> Result<bool, StoreError>;
+
+    /// [`Accounts::add_account`] and its audit entry in one transaction: both or neither.
+    fn add_account_audited(
+        &mut self,
+        name: &str,
+        role: Role,
+        password_hash: &str,
+        now: i64,
+        audit: &AuditRecord,
+    ) -> Result<(Account, AuditEntry), StoreError>;
+    /// [`Accounts::set_account_disabled`] and its audit entry in one transaction; `None` (and
+    /// nothing written) when there is no such account.
+    fn set_account_disabled_audited(
+        &mut self,
+        name: &str,
+        disabled: bool,
+        audit: &AuditRecord,
+    ) -> Result<Option<AuditEntry>, StoreError>;
 
     /// Record a session under the SHA-256 of its token.
     fn create_session(&mut self, token_hash: &str, account_id: i64, now: i64, expires: i64) -> Result<(), StoreError>;

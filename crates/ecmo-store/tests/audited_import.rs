@@ -6,6 +6,7 @@
 //! Failures are made real by a trigger in the database that refuses the insert, so the
 //! failing statement runs inside the very transaction that is under test.
 
+use ecmo_store::accounts::Role;
 use ecmo_store::audit::{AuditLog, AuditRecord, verify_log};
 use ecmo_store::csv_format::{Batch, KnownRuns, read_dir};
 use ecmo_store::testing::{fresh_specs, open_pg, pg_server_url};
@@ -164,6 +165,39 @@ fn a_refused_batch_is_rolled_back_and_its_refusal_logged() {
         assert_eq!(r.counts().unwrap(), before.0, "{}: nothing of a refused batch is written", r.backend());
         assert_eq!(r.audit_len().unwrap(), before.1 + 1, "the refusal is logged");
         assert_eq!(verify_log(&*r).unwrap(), Ok(before.1 + 1));
+    }
+}
+
+#[test]
+fn account_changes_and_their_audit_entries_commit_together() {
+    let dir = tempfile::tempdir().unwrap();
+    for spec in fresh_specs(dir.path(), "audited_accounts") {
+        let (mut r, _) = registry(&spec);
+        r.add_account("anna", Role::Clinician, "h", 1).unwrap();
+        let admin = |what: &str| AuditRecord {
+            action: "create".into(),
+            what: what.into(),
+            patient_id: None,
+            ..entry_audit(&Default::default())
+        };
+        let n = r.audit_len().unwrap();
+        refuse_inserts_into(&spec, "audit_log");
+        assert!(r.add_account_audited("ben", Role::Researcher, "h", 2, &admin("account ben")).is_err());
+        assert!(r.account_by_name("ben").unwrap().is_none(), "{}: account without its audit entry", r.backend());
+        assert!(r.set_account_disabled_audited("anna", true, &admin("account anna: disabled")).is_err());
+        assert!(!r.account_by_name("anna").unwrap().unwrap().disabled, "{}: disabled without audit", r.backend());
+        sabotage(&spec, "DROP TRIGGER refuse_audit_log;", "DROP TRIGGER refuse_audit_log ON audit_log;");
+        assert_eq!(r.audit_len().unwrap(), n);
+
+        let (ben, entry) = r.add_account_audited("ben", Role::Researcher, "h", 2, &admin("account ben")).unwrap();
+        assert_eq!((ben.name.as_str(), entry.seq), ("ben", n + 1));
+        let dup = r.add_account_audited("ben", Role::Admin, "h", 3, &admin("account ben"));
+        assert!(matches!(dup, Err(ecmo_store::StoreError::Duplicate(_))));
+        assert!(r.set_account_disabled_audited("nobody", true, &admin("account nobody")).unwrap().is_none());
+        let entry = r.set_account_disabled_audited("anna", true, &admin("account anna: disabled")).unwrap().unwrap();
+        assert_eq!(entry.seq, n + 2, "{}: refusals and no-ops write no entry", r.backend());
+        assert!(r.account_by_name("anna").unwrap().unwrap().disabled);
+        assert_eq!(verify_log(&*r).unwrap(), Ok(n + 2));
     }
 }
 

@@ -4,7 +4,7 @@ use super::PgStore;
 use crate::StoreError;
 use crate::accounts::{Account, Accounts, Role};
 use crate::audit::{AuditEntry, AuditLog, AuditRecord, GENESIS, chain_hash};
-use postgres::{Row, Transaction};
+use postgres::{GenericClient, Row, Transaction};
 
 pub(super) const MIGRATION_2: &str = r#"
 CREATE TABLE accounts (
@@ -53,19 +53,54 @@ fn account(r: &Row) -> Result<Account, StoreError> {
     })
 }
 
+fn insert_account(
+    c: &mut impl GenericClient,
+    name: &str,
+    role: Role,
+    password_hash: &str,
+    now: i64,
+) -> Result<Account, StoreError> {
+    let row = c.query_opt(
+        &format!(
+            "INSERT INTO accounts (name, role, password_hash, disabled, created_at) VALUES ($1, $2, $3, false, $4)
+             ON CONFLICT (name) DO NOTHING RETURNING {ACCOUNT_COLUMNS}"
+        ),
+        &[&name, &role.code(), &password_hash, &now],
+    )?;
+    match row {
+        Some(r) => account(&r),
+        None => Err(StoreError::Duplicate(format!("an account named '{name}'"))),
+    }
+}
+
+/// Enable or disable, ending the account's sessions; call inside a transaction.
+fn set_disabled(tx: &mut Transaction, name: &str, disabled: bool) -> Result<bool, StoreError> {
+    let n = tx.execute("UPDATE accounts SET disabled = $2 WHERE name = $1", &[&name, &disabled])?;
+    if disabled {
+        tx.execute("DELETE FROM sessions WHERE account_id IN (SELECT id FROM accounts WHERE name = $1)", &[&name])?;
+    }
+    Ok(n > 0)
+}
+
 impl Accounts for PgStore {
     fn add_account(&mut self, name: &str, role: Role, password_hash: &str, now: i64) -> Result<Account, StoreError> {
-        let row = self.client().query_opt(
-            &format!(
-                "INSERT INTO accounts (name, role, password_hash, disabled, created_at) VALUES ($1, $2, $3, false, $4)
-                 ON CONFLICT (name) DO NOTHING RETURNING {ACCOUNT_COLUMNS}"
-            ),
-            &[&name, &role.code(), &password_hash, &now],
-        )?;
-        match row {
-            Some(r) => account(&r),
-            None => Err(StoreError::Duplicate(format!("an account named '{name}'"))),
-        }
+        insert_account(&mut *self.client(), name, role, password_hash, now)
+    }
+
+    fn add_account_audited(
+        &mut self,
+        name: &str,
+        role: Role,
+        password_hash: &str,
+        now: i64,
+        audit: &AuditRecord,
+    ) -> Result<(Account, AuditEntry), StoreError> {
+        let mut c = self.client();
+        let mut tx = c.transaction()?;
+        let account = insert_account(&mut tx, name, role, password_hash, now)?;
+        let entry = append_within(&mut tx, audit)?;
+        tx.commit()?;
+        Ok((account, entry))
     }
 
     fn account_by_name(&self, name: &str) -> Result<Option<Account>, StoreError> {
@@ -81,12 +116,25 @@ impl Accounts for PgStore {
     fn set_account_disabled(&mut self, name: &str, disabled: bool) -> Result<bool, StoreError> {
         let mut c = self.client();
         let mut tx = c.transaction()?;
-        let n = tx.execute("UPDATE accounts SET disabled = $2 WHERE name = $1", &[&name, &disabled])?;
-        if disabled {
-            tx.execute("DELETE FROM sessions WHERE account_id IN (SELECT id FROM accounts WHERE name = $1)", &[&name])?;
-        }
+        let found = set_disabled(&mut tx, name, disabled)?;
         tx.commit()?;
-        Ok(n > 0)
+        Ok(found)
+    }
+
+    fn set_account_disabled_audited(
+        &mut self,
+        name: &str,
+        disabled: bool,
+        audit: &AuditRecord,
+    ) -> Result<Option<AuditEntry>, StoreError> {
+        let mut c = self.client();
+        let mut tx = c.transaction()?;
+        if !set_disabled(&mut tx, name, disabled)? {
+            return Ok(None); // nothing changed; the dropped transaction rolls back
+        }
+        let entry = append_within(&mut tx, audit)?;
+        tx.commit()?;
+        Ok(Some(entry))
     }
 
     fn set_password_hash(&mut self, name: &str, password_hash: &str) -> Result<bool, StoreError> {

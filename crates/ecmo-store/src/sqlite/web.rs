@@ -27,22 +27,61 @@ fn finish_account((mut a, role): (Account, String)) -> Result<Account, StoreErro
     Ok(a)
 }
 
+fn insert_account(
+    conn: &Connection,
+    name: &str,
+    role: Role,
+    password_hash: &str,
+    now: i64,
+) -> Result<Account, StoreError> {
+    let inserted = conn.execute(
+        "INSERT INTO accounts (name, role, password_hash, disabled, created_at) VALUES (?1, ?2, ?3, 0, ?4)
+         ON CONFLICT (name) DO NOTHING",
+        params![name, role.code(), password_hash, now],
+    )?;
+    if inserted == 0 {
+        return Err(StoreError::Duplicate(format!("an account named '{name}'")));
+    }
+    find_account(conn, name)?.ok_or_else(|| StoreError::Corrupt(format!("account '{name}' vanished")))
+}
+
+fn find_account(conn: &Connection, name: &str) -> Result<Option<Account>, StoreError> {
+    let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE name = ?1");
+    conn.prepare_cached(&sql)?.query_row([name], account_from_row).optional()?.map(finish_account).transpose()
+}
+
+/// Enable or disable, ending the account's sessions; call inside a transaction.
+fn set_disabled(conn: &Connection, name: &str, disabled: bool) -> Result<bool, StoreError> {
+    let n = conn.execute("UPDATE accounts SET disabled = ?2 WHERE name = ?1", params![name, disabled as i64])?;
+    if disabled {
+        conn.execute("DELETE FROM sessions WHERE account_id IN (SELECT id FROM accounts WHERE name = ?1)", [name])?;
+    }
+    Ok(n > 0)
+}
+
 impl Accounts for SqliteStore {
     fn add_account(&mut self, name: &str, role: Role, password_hash: &str, now: i64) -> Result<Account, StoreError> {
-        let inserted = self.conn.execute(
-            "INSERT INTO accounts (name, role, password_hash, disabled, created_at) VALUES (?1, ?2, ?3, 0, ?4)
-             ON CONFLICT (name) DO NOTHING",
-            params![name, role.code(), password_hash, now],
-        )?;
-        if inserted == 0 {
-            return Err(StoreError::Duplicate(format!("an account named '{name}'")));
-        }
-        self.account_by_name(name)?.ok_or_else(|| StoreError::Corrupt(format!("account '{name}' vanished")))
+        insert_account(&self.conn, name, role, password_hash, now)
+    }
+
+    fn add_account_audited(
+        &mut self,
+        name: &str,
+        role: Role,
+        password_hash: &str,
+        now: i64,
+        audit: &AuditRecord,
+    ) -> Result<(Account, AuditEntry), StoreError> {
+        // IMMEDIATE: the audit append needs the write lock before it reads the last hash.
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let account = insert_account(&tx, name, role, password_hash, now)?;
+        let entry = append_within(&tx, audit)?;
+        tx.commit()?;
+        Ok((account, entry))
     }
 
     fn account_by_name(&self, name: &str) -> Result<Option<Account>, StoreError> {
-        let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE name = ?1");
-        self.conn.prepare_cached(&sql)?.query_row([name], account_from_row).optional()?.map(finish_account).transpose()
+        find_account(&self.conn, name)
     }
 
     fn accounts(&self) -> Result<Vec<Account>, StoreError> {
@@ -54,12 +93,24 @@ impl Accounts for SqliteStore {
 
     fn set_account_disabled(&mut self, name: &str, disabled: bool) -> Result<bool, StoreError> {
         let tx = self.conn.transaction()?;
-        let n = tx.execute("UPDATE accounts SET disabled = ?2 WHERE name = ?1", params![name, disabled as i64])?;
-        if disabled {
-            tx.execute("DELETE FROM sessions WHERE account_id IN (SELECT id FROM accounts WHERE name = ?1)", [name])?;
-        }
+        let found = set_disabled(&tx, name, disabled)?;
         tx.commit()?;
-        Ok(n > 0)
+        Ok(found)
+    }
+
+    fn set_account_disabled_audited(
+        &mut self,
+        name: &str,
+        disabled: bool,
+        audit: &AuditRecord,
+    ) -> Result<Option<AuditEntry>, StoreError> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if !set_disabled(&tx, name, disabled)? {
+            return Ok(None); // nothing changed; the dropped transaction rolls back
+        }
+        let entry = append_within(&tx, audit)?;
+        tx.commit()?;
+        Ok(Some(entry))
     }
 
     fn set_password_hash(&mut self, name: &str, password_hash: &str) -> Result<bool, StoreError> {
