@@ -12,7 +12,7 @@
 
 use crate::design::Design;
 use crate::dist::pchisq_upper;
-use crate::error::{Result, StatsError};
+use crate::error::Result;
 use crate::logistic::{
     GlmControl, IrlsState, LogisticModel, LogisticOptions, fit_logistic, irls_cross_products, irls_from_state,
     irls_logistic, wald_term_test,
@@ -142,27 +142,10 @@ fn quick_fit(full: &Design, y: &[f64], terms: &[String], start: &Start) -> Resul
 }
 
 /// Fit many candidate models (each with its start), on all available cores unless already
-/// inside a parallel bootstrap worker.
+/// inside a parallel bootstrap worker; a free thread takes the next candidate.
 fn fit_all(full: &Design, y: &[f64], models: &[(Vec<String>, Start)]) -> Vec<Result<QuickFit>> {
-    let threads =
-        if crate::rng::in_worker() { 1 } else { std::thread::available_parallelism().map(|v| v.get()).unwrap_or(1) };
     let work = full.n * full.p * full.p * models.len();
-    let one = |m: &(Vec<String>, Start)| quick_fit(full, y, &m.0, &m.1);
-    if threads <= 1 || models.len() < 2 || work < 2_000_000 {
-        return models.iter().map(one).collect();
-    }
-    let chunk = models.len().div_ceil(threads);
-    let one = &one;
-    std::thread::scope(|s| {
-        let handles: Vec<_> =
-            models.chunks(chunk).map(|c| s.spawn(move || c.iter().map(one).collect::<Vec<_>>())).collect();
-        handles
-            .into_iter()
-            .flat_map(|h| {
-                h.join().unwrap_or_else(|_| vec![Err(StatsError::NoConvergence("worker thread failed".into()))])
-            })
-            .collect()
-    })
+    crate::linalg::par_map(models.iter().collect(), work >= 2_000_000, |m| quick_fit(full, y, &m.0, &m.1))
 }
 
 /// First-step starts for dropping each of `drops` from the current model: the current
