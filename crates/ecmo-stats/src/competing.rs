@@ -30,7 +30,34 @@ fn check(time: &[f64], cause: &[u32]) -> Result<()> {
 
 /// Indices ordered by time (stable, as R's `order`).
 fn by_time(time: &[f64]) -> Vec<usize> {
-    crate::radix::order_ascending(time)
+    // follow-up times are usually rounded (days, tenths of days): count the rows at each
+    // distinct time in a hash table and place them (a stable counting sort); many distinct
+    // times are radix-sorted instead. Keys are the bits, so the order is `total_cmp`'s.
+    let mut d = crate::roc::Distinct::new();
+    let mut ids = Vec::with_capacity(time.len());
+    for &t in time {
+        match d.id(t.to_bits()) {
+            Some(id) => {
+                d.counts[id as usize][0] += 1;
+                ids.push(id);
+            }
+            None => return crate::radix::order_ascending(time),
+        }
+    }
+    let mut by_value: Vec<usize> = (0..d.keys.len()).collect();
+    by_value.sort_unstable_by(|&a, &b| f64::from_bits(d.keys[a]).total_cmp(&f64::from_bits(d.keys[b])));
+    let mut next = vec![0usize; d.keys.len()];
+    let mut start = 0;
+    for &id in &by_value {
+        next[id] = start;
+        start += d.counts[id][0] as usize;
+    }
+    let mut order = vec![0usize; time.len()];
+    for (row, &id) in ids.iter().enumerate() {
+        order[next[id as usize]] = row;
+        next[id as usize] += 1;
+    }
+    order
 }
 
 /// Ranges of equal times in sorted order.
@@ -853,6 +880,26 @@ fn score_residual_crossproduct(d: &FgData, b: &[f64]) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        // tied times (counting sort) and many distinct ones (radix fallback): R's stable order
+        #[test]
+        fn time_order_is_the_stable_order(raw in proptest::collection::vec(0u32..40, 0..400), spread in 1u32..4000) {
+            let t: Vec<f64> = raw.iter().enumerate().map(|(i, &r)| (r * spread + (i as u32 % spread)) as f64 / 10.0).collect();
+            let mut expected: Vec<usize> = (0..t.len()).collect();
+            expected.sort_by(|&a, &b| t[a].total_cmp(&t[b]));
+            prop_assert_eq!(by_time(&t), expected);
+        }
+    }
+
+    #[test]
+    fn many_distinct_times_are_sorted_too() {
+        let t: Vec<f64> = (0..70_000u64).map(|i| ((i * 7919) % 70_001) as f64 * 0.5).collect();
+        let mut expected: Vec<usize> = (0..t.len()).collect();
+        expected.sort_by(|&a, &b| t[a].total_cmp(&t[b]));
+        assert_eq!(by_time(&t), expected);
+    }
 
     #[test]
     fn without_competing_events_cif_is_one_minus_km() {

@@ -163,17 +163,18 @@ struct Tally {
 
 /// Open-addressing hash table of the distinct values met, with case/control counts per value
 /// in order of first appearance.
-struct Distinct {
+pub(crate) struct Distinct {
     slots: Vec<u64>,
     slot_ids: Vec<u32>,
-    keys: Vec<u64>,
-    /// `[controls, cases]` per id.
-    counts: Vec<[u64; 2]>,
+    /// Keys in order of first appearance (the id of a key is its index).
+    pub(crate) keys: Vec<u64>,
+    /// `[controls, cases]` per id (the caller counts).
+    pub(crate) counts: Vec<[u64; 2]>,
     shift: u32,
 }
 
 impl Distinct {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let bits = 12;
         Distinct {
             slots: vec![EMPTY; 1 << bits],
@@ -191,7 +192,7 @@ impl Distinct {
 
     /// The id of `key`, inserting it; `None` once more than `MAX_HASHED` values are met.
     #[inline]
-    fn id(&mut self, key: u64) -> Option<u32> {
+    pub(crate) fn id(&mut self, key: u64) -> Option<u32> {
         let mask = self.slots.len() - 1;
         let mut s = self.slot(key);
         loop {
