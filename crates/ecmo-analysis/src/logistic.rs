@@ -140,8 +140,18 @@ pub(crate) fn outcome_and_rows(
     }
     let mut cols = vec![outcome];
     cols.extend(strs(predictors));
-    let sel = table.complete_rows(&cols)?;
-    let (y_all, coding) = table.binary(outcome, positive)?;
+    // the row selection and the outcome coding are independent passes: two threads for large tables
+    let (sel, binary) = if table.nrows() >= 100_000 {
+        std::thread::scope(|s| {
+            let h = s.spawn(|| table.binary(outcome, positive));
+            let sel = table.complete_rows(&cols);
+            (sel, h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+        })
+    } else {
+        (table.complete_rows(&cols), table.binary(outcome, positive))
+    };
+    let sel = sel?;
+    let (y_all, coding) = binary?;
     let y: Vec<f64> = if sel.dropped == 0 { y_all } else { sel.rows.iter().map(|&r| y_all[r]).collect() };
     if y.is_empty() {
         return Err(AnalysisError::Request(format!(
