@@ -13,7 +13,7 @@ use serde::Serialize;
 use std::borrow::Cow;
 
 /// Outcome, its coding, the rows used and one column of predicted risks per model.
-type Risks<'a> = (Vec<f64>, BinaryCoding, crate::table::RowSelection, Vec<Cow<'a, [f64]>>);
+type Risks<'a> = (Cow<'a, [f64]>, BinaryCoding, crate::table::RowSelection, Vec<Cow<'a, [f64]>>);
 
 /// Outcome and columns of predicted risks on the rows complete in all of them; with `check`,
 /// a risk outside [0, 1] is an error naming its line.
@@ -88,6 +88,18 @@ pub struct ReclassificationReport {
 
 /// Run NRI / IDI.
 pub fn reclassification_run(table: &Table, req: &ReclassificationRequest) -> Result<ReclassificationReport> {
+    let report = |coding, dropped, result| ReclassificationReport {
+        source: table.source.clone(),
+        outcome: coding,
+        old: req.old.clone(),
+        new: req.new.clone(),
+        dropped,
+        missing_data: "complete cases".into(),
+        result,
+    };
+    if let Some((coding, result)) = reclassification_whole_columns(table, req) {
+        return Ok(report(coding, 0, result));
+    }
     let cols = vec![req.old.clone(), req.new.clone()];
     // the engine checks the risks in its first pass; only when it refuses them is the
     // offending line looked for
@@ -95,15 +107,28 @@ pub fn reclassification_run(table: &Table, req: &ReclassificationRequest) -> Res
     let result = reclassification(&y, &p[0], &p[1], &req.cutoffs, 0.95).map_err(|e| {
         cols.iter().zip(&p).find_map(|(c, v)| check_risks(table, &sel, c, v).err()).unwrap_or_else(|| e.into())
     })?;
-    Ok(ReclassificationReport {
-        source: table.source.clone(),
-        outcome: coding,
-        old: req.old.clone(),
-        new: req.new.clone(),
-        dropped: sel.dropped,
-        missing_data: "complete cases".into(),
-        result,
-    })
+    Ok(report(coding, sel.dropped, result))
+}
+
+/// The usual case without a row list or copies: the engine on the table's own columns. The
+/// engine refuses a missing value (NaN is neither an outcome of 0/1 nor a risk in [0, 1]),
+/// so when it accepts the whole columns no row is incomplete, and the result is the one the
+/// complete-case path gives. On any refusal (or a column that is not numeric, or the
+/// outcome named as a risk column) `None`: the complete-case path runs and reports as before.
+fn reclassification_whole_columns(
+    table: &Table,
+    req: &ReclassificationRequest,
+) -> Option<(BinaryCoding, Reclassification)> {
+    use crate::table::RawColumn::Numeric;
+    if req.old == req.outcome || req.new == req.outcome {
+        return None;
+    }
+    let (Numeric(old), Numeric(new)) = (table.column(&req.old).ok()?, table.column(&req.new).ok()?) else {
+        return None;
+    };
+    let (y, coding) = table.binary(&req.outcome, req.positive.as_deref()).ok()?;
+    let result = reclassification(&y, old, new, &req.cutoffs, 0.95).ok()?;
+    Some((coding, result))
 }
 
 /// Decision-curve request.
@@ -238,5 +263,34 @@ mod tests {
         };
         let e = reclassification_run(&t, &req).unwrap_err().to_string();
         assert!(e.contains("line 4") && e.contains("new") && e.contains("1.2"), "{e}");
+    }
+
+    #[test]
+    fn whole_columns_and_complete_cases_agree() {
+        let req = |positive: Option<&str>| ReclassificationRequest {
+            outcome: "y".into(),
+            positive: positive.map(String::from),
+            old: "old".into(),
+            new: "new".into(),
+            cutoffs: vec![0.5],
+        };
+        let rows = "0,0.1,0.2\n1,0.5,0.7\n1,0.4,0.6\n0,0.55,0.1\n1,0.6,0.9\n0,0.2,0.6\n";
+        let whole = Table::parse_csv(&format!("y,old,new\n{rows}"), "r.csv", None).unwrap();
+        let a = reclassification_run(&whole, &req(None)).unwrap();
+        // a row missing a risk is dropped (the complete-case path), leaving the same rows
+        let gap = Table::parse_csv(&format!("y,old,new\n1,0.9,NA\n{rows}"), "r.csv", None).unwrap();
+        let b = reclassification_run(&gap, &req(None)).unwrap();
+        assert_eq!((a.dropped, b.dropped), (0, 1));
+        // (Debug text: a categorical NRI's z can be NaN)
+        assert_eq!(format!("{:?}", a.result), format!("{:?}", b.result));
+        assert!(a.result.nri_categorical.as_ref().is_some_and(|c| c.up_events > 0.0 && c.down_nonevents > 0.0));
+        // the outcome coded the other way round is copied, not borrowed: NRI and IDI change sign
+        let c = reclassification_run(&whole, &req(Some("0"))).unwrap();
+        assert_eq!(c.outcome.positive, "0");
+        assert_eq!(c.result.idi.estimate, -a.result.idi.estimate);
+        // after a dropped row, an out-of-range risk still names its own line
+        let bad = Table::parse_csv(&format!("y,old,new\n1,NA,0.5\n{rows}0,0.2,-0.1\n"), "r.csv", None).unwrap();
+        let e = reclassification_run(&bad, &req(None)).unwrap_err().to_string();
+        assert!(e.contains("line 9") && e.contains("-0.1"), "{e}");
     }
 }

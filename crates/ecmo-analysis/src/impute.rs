@@ -69,7 +69,7 @@ pub fn run(table: &Table, req: &ImputeRequest) -> Result<ImputeReport> {
     let rows: Vec<usize> = (0..table.nrows()).collect();
     let mut frame = all.frame(table, &rows)?;
     let (y, coding) = table.binary(&req.outcome, req.positive.as_deref())?;
-    frame.push(&req.outcome, Column::Numeric(y))?;
+    frame.push(&req.outcome, Column::Numeric(y.into_owned()))?;
     let names: Vec<&str> = frame.names.iter().map(|s| s.as_str()).collect();
     let complete_cases = frame.complete_rows(&names)?.len();
     let imp = mice(&frame, &req.options)?;

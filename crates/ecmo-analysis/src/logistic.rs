@@ -10,6 +10,7 @@ use ecmo_stats::logistic::{
 use ecmo_stats::stepwise::{Direction, PCriterion, backward_pvalue, step_aic};
 use ecmo_stats::validate::Selection;
 use serde::Serialize;
+use std::borrow::Cow;
 
 /// What to fit.
 #[derive(Debug, Clone, PartialEq)]
@@ -129,12 +130,13 @@ pub fn selection_name(s: &Selection) -> String {
 }
 
 /// Outcome (0/1) on the complete rows of outcome + predictors.
-pub(crate) fn outcome_and_rows(
-    table: &Table,
+/// The outcome is borrowed from the table when it is a 0/1 column and no row was dropped.
+pub(crate) fn outcome_and_rows<'a>(
+    table: &'a Table,
     outcome: &str,
     positive: Option<&str>,
     predictors: &[String],
-) -> Result<(Vec<f64>, BinaryCoding, crate::table::RowSelection)> {
+) -> Result<(Cow<'a, [f64]>, BinaryCoding, crate::table::RowSelection)> {
     if predictors.iter().any(|p| p == outcome) {
         return Err(AnalysisError::Request(format!("the outcome '{outcome}' is also a predictor")));
     }
@@ -152,7 +154,7 @@ pub(crate) fn outcome_and_rows(
     };
     let sel = sel?;
     let (y_all, coding) = binary?;
-    let y: Vec<f64> = if sel.dropped == 0 { y_all } else { sel.rows.iter().map(|&r| y_all[r]).collect() };
+    let y = if sel.dropped == 0 { y_all } else { Cow::Owned(sel.rows.iter().map(|&r| y_all[r]).collect()) };
     if y.is_empty() {
         return Err(AnalysisError::Request(format!(
             "no complete rows: all {} rows miss a value in {}",

@@ -491,7 +491,8 @@ impl Table {
     /// values 1/2 → 2 is positive (R's `Surv` convention); any other two labels → the second
     /// in sorted order is positive (R's factor levels), unless `positive` names one.
     /// More than two distinct values is an error naming the first line with a third value.
-    pub fn binary(&self, name: &str, positive: Option<&str>) -> Result<(Vec<f64>, BinaryCoding)> {
+    /// A column that already holds exactly that coding (0/1 with 1 positive) is borrowed.
+    pub fn binary(&self, name: &str, positive: Option<&str>) -> Result<(Cow<'_, [f64]>, BinaryCoding)> {
         // a numeric column with at most two values (0/1 outcomes): compare each row with the
         // positive value directly instead of sorting the column into levels
         if let RawColumn::Numeric(v) = self.column(name)?
@@ -501,12 +502,16 @@ impl Table {
             let (pos, coding) = Self::binary_coding(name, &levels, positive)?;
             // no positive value present: a NaN pattern no row equals (NaN rows are caught first)
             let pos_bits = values.get(pos).map_or(u64::MAX, |p| p.to_bits());
-            let y = v.iter().map(|x| match x {
+            let code = |x: f64| match x {
                 x if x.is_nan() => f64::NAN,
                 x if x.to_bits() == pos_bits => 1.0,
                 _ => 0.0,
-            });
-            return Ok((y.collect(), coding));
+            };
+            // every value codes to itself (bit for bit): the column is the coded outcome
+            if values.iter().all(|&d| code(d).to_bits() == d.to_bits()) {
+                return Ok((Cow::Borrowed(v), coding));
+            }
+            return Ok((Cow::Owned(v.iter().map(|&x| code(x)).collect()), coding));
         }
         let (levels, codes) = self.levels(name)?;
         if levels.len() > 2 {
@@ -535,7 +540,7 @@ impl Table {
         }
         let (pos, coding) = Self::binary_coding(name, &levels, positive)?;
         let y = codes.iter().map(|c| c.map(|k| (k == pos) as u8 as f64).unwrap_or(f64::NAN)).collect();
-        Ok((y, coding))
+        Ok((Cow::Owned(y), coding))
     }
 
     /// Which of a binary column's (at most two) sorted levels is positive, and its coding.
@@ -757,7 +762,12 @@ mod tests {
         let (y, c) = t.binary("y", None).unwrap();
         assert_eq!(y, vec![0.0, 1.0, 1.0]);
         assert_eq!(c.positive, "1");
+        // a 0/1 column with 1 positive is the coded outcome itself: borrowed, not copied
+        assert!(matches!(y, Cow::Borrowed(_)));
+        let (y0, _) = t.binary("y", Some("0")).unwrap();
+        assert_eq!(y0, vec![1.0, 0.0, 0.0]);
         let (s, c) = t.binary("s", None).unwrap();
+        assert!(matches!(s, Cow::Owned(_)));
         assert_eq!(s, vec![0.0, 1.0, 0.0]);
         assert_eq!(c.positive, "2");
         let (g, _) = t.binary("g", None).unwrap();
