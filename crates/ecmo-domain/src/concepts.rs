@@ -239,7 +239,7 @@ impl Quantity {
             .map(|(_, c)| *c)
             .ok_or(ValueError::UnitNotAllowed { quantity: self, unit })?;
         let canonical = conversion.apply(value);
-        if concept.integer && value.fract() != 0.0 {
+        if concept.integer && !is_whole(value) {
             return Err(ValueError::NotInteger { quantity: self, value });
         }
         let (lo, hi) = concept.hard;
@@ -378,9 +378,36 @@ pub fn accepted_list(q: Quantity) -> String {
     q.concept().accepted.iter().map(|(u, _)| u.symbol()).collect::<Vec<_>>().join(", ")
 }
 
+/// `value.fract() == 0.0` for a finite value, without `f64::trunc` (a libm call on
+/// x86-64 without SSE4.1, once per imported value): below 2^53 the conversion to
+/// i64 truncates exactly, and every double from 2^52 up is whole.
+#[inline]
+fn is_whole(value: f64) -> bool {
+    value.abs() >= 4_503_599_627_370_496.0 || (value as i64) as f64 == value
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn is_whole_is_fract_zero() {
+        let mut cases =
+            vec![0.0, -0.0, 0.5, -0.5, 1.0, -1.0, 2.5, 69.0, 7.4, 1e-300, 4503599627370495.5, 4503599627370496.0];
+        cases.extend([
+            9007199254740993.0,
+            1e300,
+            -1e300,
+            f64::MAX,
+            f64::MIN,
+            f64::MIN_POSITIVE,
+            0.999_999_999_999_999_9,
+        ]);
+        cases.extend((0..2000).map(|i| f64::from(i) * 0.37 - 300.0));
+        for v in cases {
+            assert_eq!(is_whole(v), v.fract() == 0.0, "{v}");
+        }
+    }
 
     #[test]
     fn dictionary_is_in_declaration_order() {

@@ -273,19 +273,54 @@ impl<T: fast::Record> Records<T> {
 
 /// patients.csv and runs.csv, read and validated whole by the importer's reader.
 ///
-/// Both files are read at once (two threads): runs.csv as if every patient
-/// existed, the runs then checked against the patients read. Should anything be
-/// wrong (an error in either file, or a run naming a patient not read), both are
-/// read again one after the other, so that the errors reported are exactly the
-/// sequential reader's.
-fn read_head(dir: &Path) -> Result<(HashMap<String, Patient>, Vec<Run>), StreamError> {
+/// Both files are read at once: runs.csv as if every patient existed (a large
+/// one in two halves on two threads, as runs.csv is read at three times the
+/// cost per row of patients.csv and nothing else can start before both are
+/// read), the runs then checked against the patients read. Should anything be
+/// wrong (an error in either file, a run id in both halves, or a run naming a
+/// patient not read), both are read again one after the other, so that the
+/// errors reported are exactly the sequential reader's.
+fn read_head(dir: &Path, split_from: usize) -> Result<(HashMap<String, Patient>, Vec<Run>), StreamError> {
+    let runs_text = std::fs::read(dir.join(RUNS)).ok();
+    let halves = runs_text.as_deref().and_then(|text| split_in_two(text, split_from));
     let (patients, runs) = std::thread::scope(|s| {
         let patients = s.spawn(|| {
             let mut out = ReadOutcome::default();
             read_whole(dir, PATIENTS, &mut csv_format::Context::new(&NoKnownRuns), &mut out).map(|()| out)
         });
-        let mut runs = ReadOutcome::default();
-        let runs = read_whole(dir, RUNS, &mut csv_format::Context::new(&AnyPatient), &mut runs).map(|()| runs);
+        let runs = match halves {
+            Some((header, first, second)) => {
+                let later = s.spawn(move || read_runs(std::io::Read::chain(header, second)));
+                let mut runs = read_runs(first);
+                match later.join() {
+                    Ok(more) => {
+                        // A run id in both halves: the sequential reader decides (repeat or conflict).
+                        let ids: std::collections::HashSet<&str> =
+                            runs.batch.runs.iter().map(|r| r.item.id.as_str()).collect();
+                        if more.batch.runs.iter().any(|r| ids.contains(r.item.id.as_str())) {
+                            runs.errors.push(RowError {
+                                file: RUNS.into(),
+                                line: 0,
+                                column: None,
+                                value: None,
+                                reason: "run id in both halves".into(),
+                                record: None,
+                            });
+                        }
+                        runs.errors.extend(more.errors);
+                        runs.batch.runs.extend(more.batch.runs);
+                        Ok(runs)
+                    }
+                    Err(_) => Err(()),
+                }
+            }
+            None => {
+                let mut runs = ReadOutcome::default();
+                read_whole(dir, RUNS, &mut csv_format::Context::new(&AnyPatient), &mut runs)
+                    .map(|()| runs)
+                    .map_err(drop)
+            }
+        };
         (patients.join(), runs)
     });
     let by_id = |p: Vec<csv_format::Located<Patient>>| -> HashMap<String, Patient> {
@@ -323,6 +358,35 @@ fn read_whole(dir: &Path, file: &str, ctx: &mut csv_format::Context, out: &mut R
     Ok(())
 }
 
+/// runs.csv from at least this size is read in two halves.
+const SPLIT_RUNS_FROM: usize = 1 << 20;
+
+/// The header line, and the text (of at least `split_from` bytes) cut in two at the line nearest past its
+/// middle (the first part starting with the header), when the cut is certain to be a record boundary: no quotes anywhere (a quoted
+/// cell may hold a newline) and no bare carriage return in the header (a
+/// line break the cut would not see).
+fn split_in_two(text: &[u8], split_from: usize) -> Option<(&[u8], &[u8], &[u8])> {
+    if text.len() < split_from || text.contains(&b'"') {
+        return None;
+    }
+    let header_end = text.iter().position(|&b| b == b'\n')? + 1;
+    let header = &text[..header_end];
+    if header.strip_suffix(b"\r\n").unwrap_or(header).contains(&b'\r') {
+        return None;
+    }
+    let middle = header_end + (text.len() - header_end) / 2;
+    let cut = middle + text[middle..].iter().position(|&b| b == b'\n')? + 1;
+    (cut < text.len()).then(|| (header, &text[..cut], &text[cut..]))
+}
+
+/// Rows of runs.csv (with its header) as if every patient existed.
+fn read_runs(text: impl std::io::Read) -> ReadOutcome {
+    let mut out = ReadOutcome::default();
+    let reader = csv::ReaderBuilder::new().flexible(true).from_reader(text);
+    csv_format::read_file(RUNS, reader, &mut csv_format::Context::new(&AnyPatient), &mut out);
+    out
+}
+
 /// Every patient exists, weight unknown: runs.csv read before patients.csv is.
 struct AnyPatient;
 
@@ -338,7 +402,7 @@ impl KnownRuns for AnyPatient {
 impl RegistryStream {
     /// Open a registry directory; patients.csv and runs.csv are read and validated whole.
     pub fn open(dir: &Path) -> Result<Self, StreamError> {
-        let (patients, runs) = read_head(dir)?;
+        let (patients, runs) = read_head(dir, SPLIT_RUNS_FROM)?;
         let position: Arc<HashMap<String, usize>> =
             Arc::new(runs.iter().enumerate().map(|(i, r)| (r.id.clone(), i)).collect());
         let mut other_starts: HashMap<String, Vec<Timestamp>> = HashMap::new();
@@ -895,6 +959,38 @@ fn event(g: &impl Cells) -> Result<Event, StreamError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// runs.csv read in two halves gives what reading it whole gives: the same runs, or the same
+    /// errors (a run id in both halves, a patient missing, a bad cell in the second half).
+    #[test]
+    fn runs_read_in_halves_read_like_runs_read_whole() {
+        let patients = "patient_id,sex,age_years,weight_kg\nP1,female,61,70\nP2,male,50,80\n";
+        let head = "run_id,patient_id,mode,etiology,flow_start,arrest\r\n";
+        let row =
+            |id: &str, patient: &str, mode: &str| format!("{id},{patient},{mode},ami_cs,2020-01-01 10:00,none\r\n");
+        let first: String = (0..20).map(|i| row(&format!("R{i}"), "P1", "va")).collect();
+        for last in [
+            row("R99", "P2", "va"),
+            row("R3", "P1", "va"),
+            row("R3", "P2", "va"),
+            row("R99", "P9", "va"),
+            row("R99", "P2", "xx"),
+            "R99,P2\r\n".to_string(),
+        ] {
+            let runs = format!("{head}{first}{}{last}", row("R50", "P2", "va"));
+            let (_, a, b) = split_in_two(runs.as_bytes(), 0).unwrap();
+            assert!(a.len() > runs.len() / 3 && b.len() > runs.len() / 3 && b.starts_with(b"R"), "{runs}");
+            let d = tempfile::tempdir().unwrap();
+            std::fs::write(d.path().join("patients.csv"), patients).unwrap();
+            std::fs::write(d.path().join("runs.csv"), &runs).unwrap();
+            let whole = format!("{:?}", read_head(d.path(), usize::MAX).map(|(p, r)| (p.len(), r)));
+            assert_eq!(format!("{:?}", read_head(d.path(), 0).map(|(p, r)| (p.len(), r))), whole, "{last}");
+        }
+        // Not split: small, quoted, or a header ending in a bare carriage return.
+        assert!(split_in_two(b"a,b\n1,2\n3,4\n", 100).is_none());
+        assert!(split_in_two(b"a,b\n1,2\n\"3\",4\n5,6\n", 0).is_none());
+        assert!(split_in_two(b"a,b\r1,2\n3,4\n5,6\n", 0).is_none());
+    }
 
     #[test]
     fn plain_decimals_parse_to_the_same_double_as_str_parse() {
