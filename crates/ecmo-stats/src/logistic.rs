@@ -110,6 +110,9 @@ fn cross_products(x: &[f64], n: usize, p: usize, w: &[f64], z: &[f64]) -> (Vec<f
     weighted_gram(x, n, p, |i| (w[i], z[i]))
 }
 
+/// Rows of a 0/1 outcome whose deviance residuals share one logarithm in [`linear_update`].
+const LOG_BLOCK: usize = 8;
+
 /// One pass over the rows for coefficients `beta`: `eta = X beta + offset`, `mu = linkinv(eta)`,
 /// `mu_eta(eta)` (kept for the next weights) and the binomial deviance, with one `exp` per
 /// row (the value `linkinv` and `mu_eta` both take, so every number is what they give
@@ -139,6 +142,10 @@ fn linear_update(
         x_beta_rows(x, p, beta, lo, eta);
         let mut dev = 0.0;
         let mut extreme = false;
+        // a 0/1 outcome's deviance residual is 2 ln(1/mu) or 2 ln(1/(1 - mu)): the quotients of
+        // LOG_BLOCK rows are multiplied and their sum taken with one log (each quotient is at
+        // most 1/eps < 2^53 by the thresholds, so a block's product stays below 2^424)
+        let (mut block, mut in_block) = (1.0f64, 0);
         for (r, ((e_out, mu_out), me_out)) in eta.iter_mut().zip(mu.iter_mut()).zip(me.iter_mut()).enumerate() {
             let i = lo + r;
             let e = *e_out + offset.map(|o| o[i]).unwrap_or(0.0);
@@ -154,9 +161,22 @@ fn linear_update(
             *e_out = e;
             *mu_out = m;
             *me_out = if !(MTHRESH..=THRESH).contains(&e) { f64::EPSILON } else { ex / (opexp * opexp) };
-            let r = dev_resid(y[i], m);
-            dev += prior.map_or(r, |w| w[i] * r);
+            let yi = y[i];
+            if prior.is_none() && (yi == 1.0 || yi == 0.0) {
+                block *= if yi == 1.0 { 1.0 / m } else { 1.0 / (1.0 - m) };
+                in_block += 1;
+                if in_block == LOG_BLOCK {
+                    dev += 2.0 * block.ln();
+                    (block, in_block) = (1.0, 0);
+                }
+            } else {
+                let r = dev_resid(yi, m);
+                dev += prior.map_or(r, |w| w[i] * r);
+            }
             extreme |= m > 1.0 - eps01 || m < eps01;
+        }
+        if in_block > 0 {
+            dev += 2.0 * block.ln();
         }
         (dev, extreme)
     });
