@@ -482,14 +482,16 @@ impl RegistryStream {
             let codes = &mut self.codes;
             r.take_run(idx, &self.position, &mut rec.infusions, |g| infusion(g, codes, weight))?;
         }
+        // Rows of this run name it: one comparison instead of a lookup in the (large) run index.
+        let id = self.runs[idx].id.as_str();
         if let Some(g) = self.support.as_mut() {
-            while g.next_row()? && Self::belongs(&self.position, g, idx)? {
+            while g.next_row()? && (g.bytes(0) == id.as_bytes() || Self::belongs(&self.position, g, idx)?) {
                 rec.supports.push(support(g)?);
                 g.pending = false;
             }
         }
         if let Some(g) = self.events.as_mut() {
-            while g.next_row()? && Self::belongs(&self.position, g, idx)? {
+            while g.next_row()? && (g.bytes(0) == id.as_bytes() || Self::belongs(&self.position, g, idx)?) {
                 rec.events.push(event(g)?);
                 g.pending = false;
             }
