@@ -96,11 +96,8 @@ fn basis(prov: &[RawRef], t0: Timestamp) -> String {
         return "no records".into();
     };
     let n = prov.len();
-    let rec = match latest.unit.as_str() {
-        "" => latest.code.replace('_', " "),
-        "1" => format!("{} {}", latest.code.replace('_', " "), num(latest.value)),
-        unit => format!("{} {} {unit}", latest.code.replace('_', " "), num(latest.value)),
-    };
+    let code = latest.code.replace('_', " ");
+    let rec = if latest.unit.is_empty() { code } else { format!("{code} {}", with_unit(latest.value, &latest.unit)) };
     // A salt or a non-canonical unit is shown with the base rate the score used.
     let conv = latest.converted.as_deref().map(|c| format!(" (as {c})")).unwrap_or_default();
     let src = latest.source.as_deref().map(|s| format!(", source {s}")).unwrap_or_default();
@@ -302,11 +299,14 @@ pub fn render(record: &RunRecord, sc: &RunScores, at: Option<f64>) -> String {
         o.derived(&format!("Bicarbonate at {h} h"), &tp.bicarbonate, &format!("sample closest to +{h} h"));
     }
     let complete = |b: bool| if b { "complete" } else { "incomplete" };
-    o.item(
-        "Inputs of the 6 h / 12 h model",
-        &format!("{} / {}", complete(p.inputs_complete_6h), complete(p.inputs_complete_12h)),
-        &format!("derived in: {}", p.population),
-    );
+    match &p.not_applicable_reason {
+        Some(why) => o.item("Inputs of the 6 h / 12 h model", &format!("not applicable ({why})"), ""),
+        None => o.item(
+            "Inputs of the 6 h / 12 h model",
+            &format!("{} / {}", complete(p.inputs_complete_6h), complete(p.inputs_complete_12h)),
+            &format!("derived in: {}", p.population),
+        ),
+    }
     o.item("Probability", "not shown", p.withheld);
     o.item("Caveats", &p.caveats.join("; "), "");
 

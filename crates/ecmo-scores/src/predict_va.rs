@@ -9,8 +9,8 @@
 //! module assembles them (each with its record, ±30 min around the time point,
 //! spec §11 policy) and states plainly why no probability is shown.
 
-use crate::series::{self, Derived, RawRef};
-use ecmo_domain::{Quantity, RunView};
+use crate::series::{self, Derived};
+use ecmo_domain::{Mode, Quantity, RunView};
 use serde::Serialize;
 
 /// The spec's sampling tolerance around each time point (§11 POLICY), minutes.
@@ -43,6 +43,10 @@ impl PredictTimePoint {
 /// The PREDICT VA-ECMO input panel of one run as of an instant.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PredictVaEcmo {
+    /// The model applies to this run's ECMO mode (veno-arterial or VAV).
+    pub applicable: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_applicable_reason: Option<String>,
     pub model: &'static str,
     /// Where the model was derived and validated: read before trusting it elsewhere.
     pub population: &'static str,
@@ -72,13 +76,21 @@ pub fn predict_va_ecmo(view: &RunView) -> PredictVaEcmo {
         .collect();
     let mut missing = Vec::new();
     for tp in &time_points {
-        for d in [&tp.lactate, &tp.ph, &tp.bicarbonate] {
+        for (q, d) in
+            [(Quantity::Lactate, &tp.lactate), (Quantity::Ph, &tp.ph), (Quantity::Bicarbonate, &tp.bicarbonate)]
+        {
             if d.value.is_none() {
-                missing.push(format!("{} at {} h", label(&d.name), tp.hours));
+                missing.push(format!("{} at {} h", q.code(), tp.hours));
             }
         }
     }
+    // Derived in VA-ECMO (spec §11): a VV run is told so rather than shown "complete" inputs
+    // beside a population it does not belong to.
+    let not_applicable = (view.run().mode == Mode::Vv)
+        .then(|| "veno-venous run: PREDICT VA-ECMO was derived in veno-arterial ECMO".to_string());
     PredictVaEcmo {
+        applicable: not_applicable.is_none(),
+        not_applicable_reason: not_applicable,
         model: "PREDICT VA-ECMO (Wengenmayer 2019), 6-hour and 12-hour models",
         population: "205 VA-ECMO all-comers (51 % E-CPR), one German centre; external validation in a second \
 centre (AUC 0.718 at 6 h, 0.735 at 12 h)",
@@ -97,14 +109,6 @@ the calculated actual bicarbonate",
 }
 
 fn sample(view: &RunView, q: Quantity, hours: f64) -> Derived<f64> {
-    let name = format!("{}_at_{hours}h", q.code());
-    let unit = q.canonical_unit().symbol();
-    match series::value_at(view, q, hours, TOLERANCE_MIN) {
-        Some(o) => Derived::ok(name, o.value, unit, vec![RawRef::obs(o, view.flow_start())]),
-        None => Derived::undefined(name, unit, format!("no {} within ±{TOLERANCE_MIN} min of {hours} h", q.code())),
-    }
-}
-
-fn label(name: &str) -> &str {
-    name.split("_at_").next().unwrap_or(name)
+    let none = format!("no {} within ±{TOLERANCE_MIN} min of {hours} h", q.code());
+    series::at_time_within(view, q, hours, TOLERANCE_MIN, &none)
 }

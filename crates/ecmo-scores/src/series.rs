@@ -414,10 +414,15 @@ pub fn value_at<'a>(view: &RunView<'a>, q: Quantity, hours: f64, tol_min: i64) -
 
 /// A quantity's value at a time point, with provenance.
 pub fn at_time(view: &RunView, q: Quantity, hours: f64) -> Derived<f64> {
+    at_time_within(view, q, hours, AT_TOLERANCE_MIN, "no sample within ±2 h")
+}
+
+/// [`at_time`] with its own tolerance (minutes either side) and reason when nothing is found.
+pub fn at_time_within(view: &RunView, q: Quantity, hours: f64, tol_min: i64, none: &str) -> Derived<f64> {
     let name = format!("{}_at_{hours}h", q.code());
-    match value_at(view, q, hours, AT_TOLERANCE_MIN) {
+    match value_at(view, q, hours, tol_min) {
         Some(o) => Derived::ok(name, o.value, q.canonical_unit().symbol(), vec![RawRef::obs(o, view.flow_start())]),
-        None => Derived::undefined(name, q.canonical_unit().symbol(), "no sample within ±2 h"),
+        None => Derived::undefined(name, q.canonical_unit().symbol(), none),
     }
 }
 

@@ -592,3 +592,14 @@ fn predict_va_ecmo_never_looks_past_the_as_of_instant() {
     assert_eq!(p.time_points[1].bicarbonate.value, Some(19.0));
     assert!(!p.inputs_complete_6h);
 }
+
+#[test]
+fn predict_va_ecmo_is_not_applicable_to_a_veno_venous_run() {
+    let mut r = predict_record();
+    assert!(ecmo_scores::predict_va::predict_va_ecmo(&r.complete()).applicable);
+    r.run.mode = Mode::Vv;
+    let p = ecmo_scores::predict_va::predict_va_ecmo(&r.complete());
+    assert!(!p.applicable);
+    assert!(p.not_applicable_reason.as_deref().is_some_and(|w| w.contains("veno-venous")), "{p:?}");
+    assert_eq!(p.probability, None);
+}

@@ -945,3 +945,48 @@ pub fn predict(model: &LogisticModel, design: &Design) -> Result<Vec<f64>> {
     let b: Vec<f64> = model.coefficients.iter().map(|c| c.coef).collect();
     Ok((0..design.n).map(|i| linkinv(design.row(i).iter().zip(&b).map(|(x, b)| x * b).sum::<f64>())).collect())
 }
+
+#[cfg(test)]
+mod weighted_tests {
+    use super::*;
+
+    /// Frequency weights give the fit of the rows repeated that many times: what validate's
+    /// fastbw resamples rely on when they fit only the distinct rows drawn.
+    #[test]
+    fn frequency_weights_fit_the_expanded_rows() {
+        let (n, p) = (60, 3);
+        let mut s: u64 = 12345;
+        let mut next = || {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (s >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let mut x = Vec::with_capacity(n * p);
+        let mut y = Vec::with_capacity(n);
+        for _ in 0..n {
+            let (a, b) = (next() * 4.0 - 2.0, next() * 2.0);
+            x.extend([1.0, a, b]);
+            y.push(f64::from(next() < 1.0 / (1.0 + (-(0.3 + 0.8 * a - 0.5 * b)).exp())));
+        }
+        let counts: Vec<f64> = (0..n).map(|i| (i % 3 + 1) as f64).collect();
+        let (mut xe, mut ye) = (Vec::new(), Vec::new());
+        for i in 0..n {
+            for _ in 0..counts[i] as usize {
+                xe.extend_from_slice(&x[i * p..(i + 1) * p]);
+                ye.push(y[i]);
+            }
+        }
+        // Both fits run to full convergence: at glm's default tolerance they stop ~1e-8 apart
+        // because they start from different points (glm's mustart vs zero coefficients).
+        let control = GlmControl::tight();
+        let expanded = irls_logistic(&xe, ye.len(), p, &ye, None, None, &control).unwrap();
+        let weighted = irls_weighted(&x, p, &y, &counts, &[0.0; 3], &control).unwrap();
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * a.abs().max(1.0);
+        assert!(close(weighted.deviance, expanded.deviance), "{} vs {}", weighted.deviance, expanded.deviance);
+        for (a, b) in weighted.coef.iter().zip(&expanded.coef) {
+            assert!(close(*a, *b), "coef {a} vs {b}");
+        }
+        for (a, b) in weighted.vcov.iter().zip(&expanded.vcov) {
+            assert!(close(*a, *b), "vcov {a} vs {b}");
+        }
+    }
+}

@@ -193,12 +193,9 @@ fn halves<T: Send>(n: usize, f: impl Fn(std::ops::Range<usize>) -> T + Sync) -> 
     if n < 200_000 {
         return vec![f(0..n)];
     }
-    std::thread::scope(|s| {
-        let f = &f;
-        let h = s.spawn(move || f(n / 2..n));
-        let a = f(0..n / 2);
-        vec![a, h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))]
-    })
+    // Two halves whether or not they run on two threads (par_map keeps them on one inside
+    // a worker), so the sums are added in the same order either way.
+    crate::linalg::par_map(vec![0..n / 2, n / 2..n], true, f)
 }
 
 /// NRI (continuous and, with `cutoffs`, categorical) and IDI of `p_new` over `p_old`.

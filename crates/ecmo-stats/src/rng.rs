@@ -112,10 +112,16 @@ pub(crate) fn in_worker() -> bool {
 /// Run `f` on this thread as a worker: nested code stays single-threaded (for callers that
 /// already keep every core busy with independent tasks).
 pub(crate) fn as_worker<T>(f: impl FnOnce() -> T) -> T {
-    let before = IN_WORKER.with(|c| c.replace(true));
-    let out = f();
-    IN_WORKER.with(|c| c.set(before));
-    out
+    /// Restores the flag even if `f` panics (a server thread caught and reused must not
+    /// stay single-threaded for every later analysis).
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            IN_WORKER.with(|c| c.set(self.0));
+        }
+    }
+    let _restore = Restore(IN_WORKER.with(|c| c.replace(true)));
+    f()
 }
 
 /// Run `f(replicate_index, rng)` for `b` replicates on all available cores; results come

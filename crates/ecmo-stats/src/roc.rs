@@ -258,16 +258,11 @@ fn on_halves<T: Send>(
     if n < PARALLEL_ROWS {
         return vec![f(0..n, codes)];
     }
+    // Always two halves past the threshold, so the result does not depend on whether they
+    // run on two threads; par_map keeps them on one inside a worker (subgroup levels, bootstraps).
     let mid = n / 2;
     let (c0, c1) = if codes.is_empty() { (&mut [][..], &mut [][..]) } else { codes.split_at_mut(mid) };
-    std::thread::scope(|s| {
-        let f = &f;
-        let h = s.spawn(move || f(mid..n, c1));
-        let a = f(0..mid, c0);
-        // a panic in the worker is a bug: surface it
-        let b = h.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
-        vec![a, b]
-    })
+    crate::linalg::par_map(vec![(0..mid, c0), (mid..n, c1)], true, |(r, c)| f(r, c))
 }
 
 impl Tally {

@@ -294,7 +294,7 @@ pub fn step_aic(
                 (c.2.clone(), start)
             })
             .collect();
-        let fits: Vec<QuickFit> = fit_all(full, y, &models).into_iter().collect::<Result<_>>()?;
+        let mut fits: Vec<QuickFit> = fit_all(full, y, &models).into_iter().collect::<Result<_>>()?;
         let mut rows = vec![Candidate {
             term: "<none>".into(),
             change: "none".into(),
@@ -336,7 +336,7 @@ pub fn step_aic(
         }
         let chosen = rows[best].clone();
         let new_terms = cands[best - 1].2.clone();
-        let f = fits[best - 1].clone();
+        let f = fits.swap_remove(best - 1);
         let new_aic = f.deviance + k * f.n_coef as f64;
         let sign = if chosen.change == "drop" { "-" } else { "+" };
         table.action = format!("{sign} {}", chosen.term);

@@ -314,12 +314,9 @@ fn read_head(dir: &Path, split_from: usize) -> Result<(HashMap<String, Patient>,
                     Err(_) => Err(()),
                 }
             }
-            None => {
-                let mut runs = ReadOutcome::default();
-                read_whole(dir, RUNS, &mut csv_format::Context::new(&AnyPatient), &mut runs)
-                    .map(|()| runs)
-                    .map_err(drop)
-            }
+            // The text already read, whole; a missing file falls back to the sequential
+            // reader, which reports it.
+            None => runs_text.as_deref().map(read_runs).ok_or(()),
         };
         (patients.join(), runs)
     });

@@ -637,7 +637,9 @@ fn model_mice(
     let outcome = c.def.outcome.column.as_str();
     f.push(outcome, Column::Numeric(c.y.clone())).map_err(|e| StudyError::analysis(&what, e))?;
     let all: Vec<usize> = (0..c.runs.len()).collect();
-    let mut names = cols.clone();
+    // Complete cases are counted over the model's own columns: an auxiliary column missing on
+    // its own is imputed but would not have cost a complete-case analysis the row.
+    let mut names = terms.clone();
     names.push(outcome);
     let complete = f.complete_rows(&names).map_err(err)?.len();
     let events = c.y.iter().filter(|v| **v == 1.0).count();
@@ -747,9 +749,11 @@ fn model_mice(
     let n_params = p.saturating_sub(1).max(1);
     let missing_data = format!(
         "Multiple imputation (MICE): {} of {} runs had at least one missing predictor value; none was left out. \
-         {complete} runs were complete (what a complete-case analysis would have used).",
-        imp.incomplete_rows,
-        all.len()
+         {complete} runs were complete (what a complete-case analysis would have used); {} runs had a value \
+         imputed, counting auxiliary columns.",
+        all.len() - complete,
+        all.len(),
+        imp.incomplete_rows
     );
     let res = ModelResult {
         name: def.name.clone(),
@@ -926,15 +930,29 @@ fn roc_section(
         }
         if cols.len() >= 3 {
             let refs: Vec<&Roc> = rocs.iter().collect();
-            let t = delong_multi(&refs).map_err(|e| StudyError::analysis("ROC comparison", e))?;
-            tests.push(TestRecord {
-                analysis: "ROC comparison".into(),
-                variable: cols.iter().map(|c| c.0.as_str()).collect::<Vec<_>>().join(" = "),
-                test: format!("DeLong chi-square test that all {} AUCs are equal ({} df)", cols.len(), t.df),
-                p: Some(t.p),
-                reason: format!("same {} runs with every predictor recorded", common.len()),
-            });
-            all_equal = Some(t);
+            let variable = cols.iter().map(|c| c.0.as_str()).collect::<Vec<_>>().join(" = ");
+            // Curves that rank the runs alike (a predictor listed twice, a model of one
+            // predictor beside it) make the contrasts' covariance singular: the joint test
+            // is then undefined, which the report says instead of failing the study.
+            match delong_multi(&refs) {
+                Ok(t) => {
+                    tests.push(TestRecord {
+                        analysis: "ROC comparison".into(),
+                        variable,
+                        test: format!("DeLong chi-square test that all {} AUCs are equal ({} df)", cols.len(), t.df),
+                        p: Some(t.p),
+                        reason: format!("same {} runs with every predictor recorded", common.len()),
+                    });
+                    all_equal = Some(t);
+                }
+                Err(e) => tests.push(TestRecord {
+                    analysis: "ROC comparison".into(),
+                    variable,
+                    test: format!("DeLong chi-square test that all {} AUCs are equal: not computed", cols.len()),
+                    p: None,
+                    reason: format!("{e} (two or more curves rank the runs alike)"),
+                }),
+            }
         }
     }
     Ok(RocSection { curves, comparisons, common_rows: common.len(), all_equal })

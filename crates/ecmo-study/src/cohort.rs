@@ -121,12 +121,21 @@ impl StudyRun {
             "cohort" => self.cohort.as_deref(),
             _ => {
                 let d = def.derived.iter().find(|d| d.name == name)?;
-                let holds = |c: &crate::def::Case| match (&c.when, &c.present) {
-                    (Some(col), _) => self.row.by_name(col) == Some(1.0),
-                    (None, Some(col)) => self.row.by_name(col).is_some(),
-                    (None, None) => false,
-                };
-                d.cases.iter().find(|c| holds(c)).map(|c| c.label.as_str()).or(d.otherwise.as_deref())
+                // Cases are tried in order. An empty `when` cell before any case holds makes
+                // the label unknown (as `any_of` does): falling through to a later case would
+                // call a run whose bridging is unknown "weaned".
+                for c in &d.cases {
+                    match (&c.when, &c.present) {
+                        (Some(col), _) => match self.row.by_name(col) {
+                            Some(1.0) => return Some(c.label.as_str()),
+                            Some(_) => {}
+                            None => return None,
+                        },
+                        (None, Some(col)) if self.row.by_name(col).is_some() => return Some(c.label.as_str()),
+                        _ => {}
+                    }
+                }
+                d.otherwise.as_deref()
             }
         }
     }

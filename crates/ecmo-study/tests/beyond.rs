@@ -178,20 +178,22 @@ include_model = true
     let res = run_text(text, r).unwrap();
     let m = &res.models[0];
     let imp = m.imputation.as_ref().expect("imputation");
-    let missing = r
-        .iter()
-        .filter(|x| x.row.by_name("mode_va") == Some(1.0) && x.row.by_name("weaned").is_some())
-        .filter(|x| {
-            ["lactate_at_24h", "sofa_24h", "cardiac_arrest", "lactate_max_24h", "lactate_t0"]
-                .iter()
-                .any(|c| x.row.by_name(c).is_none())
-        })
-        .count();
+    let missing_in = |cols: &[&str]| {
+        r.iter()
+            .filter(|x| x.row.by_name("mode_va") == Some(1.0) && x.row.by_name("weaned").is_some())
+            .filter(|x| cols.iter().any(|c| x.row.by_name(c).is_none()))
+            .count()
+    };
+    let candidates = ["lactate_at_24h", "sofa_24h", "cardiac_arrest"];
+    let missing = missing_in(&candidates);
+    let imputed = missing_in(&[&candidates[..], &["lactate_max_24h", "lactate_t0"]].concat());
     assert!(missing > 0, "the cohort has missing lactate at 24 h");
-    assert_eq!(imp.incomplete_rows, missing);
+    // Rows with any imputed value count the auxiliary columns; complete cases do not.
+    assert_eq!(imp.incomplete_rows, imputed);
     assert_eq!(imp.complete_cases + missing, res.flow.included);
     assert_eq!((m.n, m.rows_dropped), (res.flow.included, 0));
     assert!(m.missing_data.starts_with(&format!("Multiple imputation (MICE): {missing} of {}", res.flow.included)));
+    assert!(m.missing_data.contains(&format!("{imputed} runs had a value imputed")), "{}", m.missing_data);
     assert_eq!(imp.pooled.m, 3);
     // The hand-pooled covariance has mice::pool's total variance on its diagonal.
     let p = m.coefficients.len();
@@ -266,4 +268,63 @@ fn new_sections_name_the_file_and_the_unknown_column() {
         ),
         "{e}"
     );
+}
+
+/// Curves that rank the runs alike make the k-curve test undefined: the study still runs,
+/// the pairwise tests are there, and the joint test is recorded as not computed with why.
+#[test]
+fn k_curve_test_undefined_for_curves_ranking_alike_does_not_fail_the_study() {
+    let text = r#"
+[study]
+name = "alike"
+title = "Three curves, two of them one predictor"
+
+[population]
+criteria = [{ column = "mode_va", op = "eq", value = 1, reason = "not VA" }]
+
+[outcome]
+column = "weaned"
+label = "weaned"
+event_label = "weaned"
+non_event_label = "not weaned"
+
+[model]
+name = "SOFA model"
+candidates = ["sofa_24h"]
+selection = "none"
+seed = 7
+
+[roc]
+predictors = ["sofa_24h", "apache2_24h"]
+include_model = true
+"#;
+    let r = runs(Profile::CsWeaning, 150, 33);
+    let res = run_text(text, &r).expect("the study runs despite the singular joint test");
+    let roc = res.roc.as_ref().expect("ROC section");
+    assert_eq!(roc.curves.len(), 3);
+    assert_eq!(roc.comparisons.len(), 3, "every pair is still compared");
+    assert!(roc.all_equal.is_none());
+    let joint = res.tests.iter().find(|t| t.test.contains("all 3 AUCs are equal")).expect("joint test recorded");
+    assert!(joint.p.is_none() && joint.test.ends_with("not computed"), "{joint:?}");
+    assert!(joint.reason.contains("rank the runs alike"), "{joint:?}");
+}
+
+/// A `cases` variable is unknown when a `when` column before the matching case is empty:
+/// a decannulated run whose bridging is unknown is not called "weaned".
+#[test]
+fn cases_label_is_unknown_when_an_earlier_when_column_is_empty() {
+    use ecmo_scores::features::Col;
+    let def = StudyDef::parse(builtin("weaning"), "weaning.toml").unwrap();
+    let (r, _) = weaning();
+    let mut run = r
+        .iter()
+        .find(|x| x.row.get(Col::DiedOnEcmo) == Some(0.0) && x.row.get(Col::EcmoHours).is_some())
+        .expect("a decannulated run")
+        .clone();
+    run.row.values[Col::Bridged as usize] = Some(0.0);
+    assert_eq!(run.text(&def, "run_end"), Some("weaned (decannulated alive)"));
+    run.row.values[Col::Bridged as usize] = None;
+    assert_eq!(run.text(&def, "run_end"), None);
+    run.row.values[Col::DiedOnEcmo as usize] = Some(1.0);
+    assert_eq!(run.text(&def, "run_end"), Some("died on ECMO"), "a case that holds first still decides");
 }

@@ -23,11 +23,12 @@ use crate::radix::{order_key, sort_pairs_reusing};
 /// Rows from which splitting the work over two threads pays.
 const PARALLEL_ROWS: usize = 50_000;
 
+/// How many parts the rows are split into. It depends on `n` alone, never on the
+/// machine's core count: the split fixes the order in which risk-set sums are added, and
+/// the same data must give the same last digits everywhere (as the chunked IRLS sums do).
+/// Two scoped threads on a one-core machine still give the two-part result.
 pub(super) fn threads_for(n: usize) -> usize {
-    if n < PARALLEL_ROWS {
-        return 1;
-    }
-    std::thread::available_parallelism().map(|v| v.get()).unwrap_or(1).min(2)
+    if n < PARALLEL_ROWS { 1 } else { 2 }
 }
 
 /// Cox data in time-descending order (contiguous rows), grouped by distinct time.
